@@ -1,0 +1,33 @@
+"""minembed: embeddings built from scratch in NumPy, with Numba kernels for the hot loops.
+
+    import minembed as me
+    emb = me.Embedding(10_000, 64, seed=0)
+"""
+from . import datasets, kernels, nn
+from .datasets import load_corpus, load_mnist, load_sources
+from .nn import (
+    GELU,
+    SGD,
+    Adam,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    Dropout,
+    Embedding,
+    EmbeddingBag,
+    LayerNorm,
+    Linear,
+    Module,
+    Parameter,
+    ReLU,
+    Sequential,
+    Tanh,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "nn", "kernels", "datasets",
+    "Module", "Parameter", "Sequential", "Linear", "ReLU", "Tanh", "GELU", "Dropout", "LayerNorm",
+    "Embedding", "EmbeddingBag", "CrossEntropyLoss", "BCEWithLogitsLoss", "SGD", "Adam",
+    "load_corpus", "load_sources", "load_mnist",
+]

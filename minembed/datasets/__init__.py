@@ -1,0 +1,5 @@
+"""Small bundled samples and loaders for full-size files given by path."""
+from .corpus import SAMPLE_SOURCES, Corpus, load_corpus, load_sources
+from .images import load_mnist
+
+__all__ = ["Corpus", "load_corpus", "load_sources", "SAMPLE_SOURCES", "load_mnist"]

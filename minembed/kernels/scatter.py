@@ -1,0 +1,161 @@
+"""Row gather and row scatter-add: the forward and backward of an embedding lookup.
+
+Forward of ``Y = W[idx]`` copies rows (a *gather*). Its backward adds each row of
+``dY`` into the row of ``dW`` it came from (a *scatter-add*)::
+
+    dW[idx[i], :] += dY[i, :]      for every i, duplicates accumulating
+
+``np.add.at`` is the readable NumPy definition. It is slow because it handles one
+element at a time through a generic ufunc loop; the Numba kernel below does the
+same arithmetic with plain loops, split across threads by *table rows* so that two
+threads never write the same memory even when ``idx`` repeats a row.
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import prange
+
+from .jit import jit, jit_enabled
+from .validate import as_index_array, check_float_matrix
+
+# Below this many multiply-adds a thread pool costs more than it saves.
+_PARALLEL_MIN_WORK = 1 << 15
+
+
+# ----------------------------------------------------------------------------- gather
+def gather_rows_reference(table: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``table[idx]``: (V, D), (N,) int64 -> (N, D)."""
+    return np.take(table, idx, axis=0)
+
+
+@jit(nogil=True, cache=True, parallel=True)
+def _gather_rows_kernel(table, idx, out):
+    for i in prange(idx.shape[0]):
+        r = idx[i]
+        for j in range(table.shape[1]):
+            out[i, j] = table[r, j]
+
+
+def gather_rows(table: np.ndarray, idx) -> np.ndarray:
+    """Copy rows ``table[idx[i]]`` into a new (N, D) array, after checking every index.
+
+    Raises ``IndexError`` naming the first index outside ``[0, V)``.
+    """
+    check_float_matrix(table, "table")
+    idx = as_index_array(idx, table.shape[0])
+    if idx.ndim != 1:
+        raise ValueError(f"idx must be 1-D, got shape {idx.shape}")
+    if not jit_enabled():
+        return gather_rows_reference(table, idx)
+    out = np.empty((idx.shape[0], table.shape[1]), dtype=table.dtype)
+    _gather_rows_kernel(table, idx, out)
+    return out
+
+
+# ------------------------------------------------------------------------ scatter-add
+def scatter_add_rows_reference(table: np.ndarray, idx: np.ndarray, rows: np.ndarray) -> None:
+    """``table[idx[i]] += rows[i]`` for every i, repeated indices accumulating (in place)."""
+    np.add.at(table, idx, rows)
+
+
+@jit(nogil=True, cache=True)
+def _scatter_add_rows_serial(table, idx, rows):
+    for i in range(idx.shape[0]):
+        r = idx[i]
+        for j in range(rows.shape[1]):
+            table[r, j] += rows[i, j]
+
+
+@jit(nogil=True, cache=True, parallel=True)
+def _scatter_add_rows_parallel(table, idx, rows, threads):
+    # Thread t owns the table rows [t*step, (t+1)*step) and walks all of idx, adding
+    # only the rows it owns. No two threads ever write the same row, so repeated
+    # indices need no locks, every row receives its additions in index order (the
+    # result is bit-identical to the serial loop), and both cores' memory bandwidth
+    # is used. Scanning idx T times is cheap next to moving the rows.
+    n, d = rows.shape
+    step = (table.shape[0] + threads - 1) // threads
+    for t in prange(threads):
+        lo = t * step
+        hi = lo + step
+        for i in range(n):
+            r = idx[i]
+            if r >= lo and r < hi:
+                for j in range(d):
+                    table[r, j] += rows[i, j]
+
+
+def scatter_add_rows(table: np.ndarray, idx, rows: np.ndarray) -> None:
+    """In place: ``table[idx[i], :] += rows[i, :]`` for i in range(N); duplicates accumulate.
+
+    Shapes: table (V, D) float, idx (N,) int, rows (N, D) with table's dtype.
+    Raises ``IndexError`` for an index outside ``[0, V)`` before any memory is written.
+    """
+    check_float_matrix(table, "table")
+    idx = as_index_array(idx, table.shape[0])
+    rows = np.ascontiguousarray(rows, dtype=table.dtype)
+    if idx.ndim != 1 or rows.ndim != 2 or rows.shape != (idx.shape[0], table.shape[1]):
+        raise ValueError(
+            f"expected idx (N,) and rows (N, {table.shape[1]}); got idx {idx.shape} and rows {rows.shape}"
+        )
+    if not jit_enabled():
+        scatter_add_rows_reference(table, idx, rows)
+    elif rows.size >= _PARALLEL_MIN_WORK:
+        _scatter_add_rows_parallel(table, idx, rows, numba.get_num_threads())
+    else:
+        _scatter_add_rows_serial(table, idx, rows)
+
+
+# ------------------------------------------------------------------------ segment max
+def segment_max_rows_reference(rows: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column-wise max over each segment ``rows[offsets[b]:offsets[b+1]]``.
+
+    rows (N, D), offsets (B+1,) non-decreasing with offsets[0] = 0 and offsets[-1] = N.
+    Returns (out (B, D), argmax (B, D) int64): argmax holds the row of ``rows`` that won,
+    or -1 for an empty segment (whose output is 0, as in PyTorch's EmbeddingBag).
+    """
+    n_seg = offsets.shape[0] - 1
+    out = np.zeros((n_seg, rows.shape[1]), dtype=rows.dtype)
+    arg = np.full((n_seg, rows.shape[1]), -1, dtype=np.int64)
+    for b in range(n_seg):
+        lo, hi = offsets[b], offsets[b + 1]
+        if hi > lo:
+            winner = rows[lo:hi].argmax(axis=0)  # first maximum wins ties
+            arg[b] = lo + winner
+            out[b] = rows[lo + winner, np.arange(rows.shape[1])]
+    return out, arg
+
+
+@jit(nogil=True, cache=True, parallel=True)
+def _segment_max_rows_kernel(rows, offsets, out, arg):
+    for b in prange(offsets.shape[0] - 1):
+        lo = offsets[b]
+        hi = offsets[b + 1]
+        if hi == lo:
+            continue
+        for j in range(rows.shape[1]):
+            best = rows[lo, j]
+            best_i = lo
+            for i in range(lo + 1, hi):
+                if rows[i, j] > best:  # strict: the first maximum wins, like argmax
+                    best = rows[i, j]
+                    best_i = i
+            out[b, j] = best
+            arg[b, j] = best_i
+
+
+def segment_max_rows(rows: np.ndarray, offsets) -> tuple[np.ndarray, np.ndarray]:
+    """Checked front end of :func:`segment_max_rows_reference` (same contract)."""
+    check_float_matrix(rows, "rows")
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    if offsets.ndim != 1 or offsets.shape[0] < 1 or offsets[0] != 0 or offsets[-1] != rows.shape[0]:
+        raise ValueError(f"offsets must run from 0 to {rows.shape[0]}, got {offsets}")
+    if np.any(np.diff(offsets) < 0):
+        raise ValueError("offsets must be non-decreasing")
+    if not jit_enabled():
+        return segment_max_rows_reference(rows, offsets)
+    out = np.zeros((offsets.shape[0] - 1, rows.shape[1]), dtype=rows.dtype)
+    arg = np.full((offsets.shape[0] - 1, rows.shape[1]), -1, dtype=np.int64)
+    _segment_max_rows_kernel(rows, offsets, out, arg)
+    return out, arg

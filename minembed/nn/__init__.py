@@ -1,0 +1,18 @@
+"""Backpropagation, layer by layer: parameters, modules, layers, losses, optimizers."""
+from .activations import GELU, Dropout, ReLU, Tanh
+from .embedding import Embedding, EmbeddingBag
+from .gradcheck import check_gradients, check_loss_gradient, numerical_gradient
+from .linear import Linear
+from .losses import BCEWithLogitsLoss, CrossEntropyLoss
+from .module import Module, Parameter, RowSparseGrad, Sequential
+from .norm import LayerNorm
+from .optim import SGD, Adam, Optimizer
+
+__all__ = [
+    "Module", "Parameter", "RowSparseGrad", "Sequential",
+    "Linear", "ReLU", "Tanh", "GELU", "Dropout", "LayerNorm",
+    "Embedding", "EmbeddingBag",
+    "CrossEntropyLoss", "BCEWithLogitsLoss",
+    "Optimizer", "SGD", "Adam",
+    "check_gradients", "check_loss_gradient", "numerical_gradient",
+]

@@ -1,0 +1,229 @@
+"""Parameters and modules: the two ideas backpropagation is built from.
+
+A :class:`Parameter` is an array of weights together with the gradient of the loss
+with respect to it. A :class:`Module` is a function with parameters that knows its
+own derivative:
+
+* ``forward(x)`` computes ``y = f(x; θ)`` and caches whatever the backward needs;
+* ``backward(dy)`` receives ``dL/dy``, *adds* ``dL/dθ`` into each ``Parameter.grad``
+  and returns ``dL/dx`` for the module before it.
+
+Chaining ``backward`` calls in reverse order is the chain rule, i.e. backpropagation.
+Gradients accumulate (``+=``) so a parameter used twice gets both contributions;
+call :meth:`Module.zero_grad` before each step.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+
+class RowSparseGrad:
+    """The gradient of an embedding table in which only some rows are non-zero.
+
+    ``indices`` (K,) int64 are distinct row numbers, sorted; ``values`` (K, D) hold the
+    gradient of those rows. Every other row's gradient is zero. A step on a table of
+    a million rows then touches only K of them (see :mod:`minembed.nn.optim`).
+    """
+
+    __slots__ = ("indices", "values", "shape")
+
+    def __init__(self, indices: np.ndarray, values: np.ndarray, shape: tuple[int, int]):
+        self.indices = indices
+        self.values = values
+        self.shape = shape
+
+    def to_dense(self) -> np.ndarray:
+        """The full (V, D) gradient, zeros in the rows that received none."""
+        dense = np.zeros(self.shape, dtype=self.values.dtype)
+        dense[self.indices] = self.values
+        return dense
+
+    def __repr__(self) -> str:
+        return f"RowSparseGrad({len(self.indices)} of {self.shape[0]} rows, dim {self.shape[1]})"
+
+
+class Parameter:
+    """A trainable array: ``data`` (the weights) and ``grad`` (dL/d data, or None).
+
+    ``requires_grad=False`` freezes it: layers skip its gradient and optimizers skip it.
+    ``grad`` is a dense array of ``data``'s shape, or a :class:`RowSparseGrad`.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "name")
+
+    def __init__(self, data: np.ndarray, requires_grad: bool = True, name: str | None = None):
+        self.data = np.asarray(data)
+        self.grad: np.ndarray | RowSparseGrad | None = None
+        self.requires_grad = requires_grad
+        self.name = name
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    def accumulate(self, g: np.ndarray) -> None:
+        """``grad += g`` (allocating the first time). Skipped when frozen."""
+        if not self.requires_grad:
+            return
+        if self.grad is None:
+            self.grad = np.array(g, dtype=self.data.dtype, copy=True)
+        elif isinstance(self.grad, RowSparseGrad):
+            self.grad = self.grad.to_dense() + g
+        else:
+            self.grad += g
+
+    def __repr__(self) -> str:
+        frozen = "" if self.requires_grad else ", frozen"
+        return f"Parameter({self.name or '?'}, shape={self.data.shape}, dtype={self.data.dtype}{frozen})"
+
+
+class Module:
+    """Base class of every layer. Subclasses implement ``forward`` and ``backward``.
+
+    Parameters and sub-modules are found by looking at the instance's attributes
+    (also inside lists and tuples), in the order they were assigned, so a subclass
+    only has to store them: ``self.weight = Parameter(...)``.
+    """
+
+    training: bool = True
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def forward(self, *args, **kwargs):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__}.forward")
+
+    def backward(self, dy):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__}.backward")
+
+    # -------------------------------------------------------------- tree walking
+    def _children(self) -> Iterator[tuple[str, object]]:
+        for name, value in vars(self).items():
+            if isinstance(value, (Parameter, Module)):
+                yield name, value
+            elif isinstance(value, (list, tuple)):
+                for i, item in enumerate(value):
+                    if isinstance(item, (Parameter, Module)):
+                        yield f"{name}.{i}", item
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """Yield ``("block.0.weight", Parameter)`` pairs, each parameter once."""
+        seen: set[int] = set()
+        stack = [(prefix, self)]
+        while stack:
+            pre, module = stack.pop(0)
+            for name, child in module._children():
+                full = f"{pre}{name}"
+                if isinstance(child, Parameter):
+                    if id(child) not in seen:
+                        seen.add(id(child))
+                        if child.name is None:
+                            child.name = full
+                        yield full, child
+                else:
+                    stack.append((full + ".", child))
+
+    def parameters(self) -> list[Parameter]:
+        """All parameters of this module and its sub-modules (frozen ones included)."""
+        return [p for _, p in self.named_parameters()]
+
+    def modules(self) -> Iterator[Module]:
+        """This module and every sub-module, depth first."""
+        yield self
+        for _, child in self._children():
+            if isinstance(child, Module):
+                yield from child.modules()
+
+    # ------------------------------------------------------------------ utilities
+    def zero_grad(self) -> None:
+        """Forget accumulated gradients (set every ``grad`` to None)."""
+        for p in self.parameters():
+            p.grad = None
+
+    def train(self, mode: bool = True) -> Module:
+        """Switch this module and its children to training (or, with False, evaluation) mode."""
+        for m in self.modules():
+            m.training = mode
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode: dropout off; layers behave deterministically."""
+        return self.train(False)
+
+    def astype(self, dtype) -> Module:
+        """Convert every parameter (and gradient) to ``dtype`` in place; returns self."""
+        for p in self.parameters():
+            p.data = p.data.astype(dtype)
+            if isinstance(p.grad, np.ndarray):
+                p.grad = p.grad.astype(dtype)
+        return self
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """``{name: array}`` copies of every parameter, for saving with ``np.savez``."""
+        return {name: p.data.copy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Copy arrays into the parameters of the same names; every name and shape must match."""
+        own = dict(self.named_parameters())
+        missing = sorted(set(own) - set(state))
+        unexpected = sorted(set(state) - set(own))
+        if missing or unexpected:
+            raise KeyError(f"state does not match the module: missing {missing}, unexpected {unexpected}")
+        for name, p in own.items():
+            value = np.asarray(state[name])
+            if value.shape != p.data.shape:
+                raise ValueError(f"{name}: expected shape {p.data.shape}, got {value.shape}")
+            p.data = value.astype(p.data.dtype, copy=True)
+
+    def __repr__(self) -> str:
+        extra = self.extra_repr()
+        inner = [f"  ({n}): {repr(c)}".replace("\n", "\n  ") for n, c in self._children() if isinstance(c, Module)]
+        if not inner:
+            return f"{type(self).__name__}({extra})"
+        return f"{type(self).__name__}({extra}\n" + "\n".join(inner) + "\n)"
+
+    def extra_repr(self) -> str:
+        return ""
+
+
+class Sequential(Module):
+    """Layers applied one after another; backward runs them in reverse.
+
+    ``Sequential(Linear(4, 8), ReLU(), Linear(8, 2))``: forward is ``f3(f2(f1(x)))``,
+    backward is ``f1'(f2'(f3'(dy)))`` — the chain rule, literally.
+    """
+
+    def __init__(self, *layers: Module):
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Module):
+                raise TypeError(f"layer {i} is a {type(layer).__name__}, not a Module")
+        self.layers = list(layers)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dy):
+        for layer in reversed(self.layers):
+            dy = layer.backward(dy)
+        return dy
+
+    def __getitem__(self, i: int) -> Module:
+        return self.layers[i]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+
+def make_rng(rng=None, seed: int | None = None) -> np.random.Generator:
+    """The one way minembed gets randomness: a Generator passed in, or one made from ``seed``."""
+    if rng is not None and seed is not None:
+        raise ValueError("pass either rng or seed, not both")
+    if rng is not None:
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        return rng
+    return np.random.default_rng(seed)

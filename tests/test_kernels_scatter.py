@@ -1,0 +1,113 @@
+"""Each kernel against its NumPy reference on random inputs, plus the checks that keep bad
+indices away from compiled code."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from minembed.kernels import elementwise, scatter
+from minembed.kernels.scatter import (
+    _scatter_add_rows_parallel,
+    _scatter_add_rows_serial,
+    gather_rows,
+    scatter_add_rows,
+    scatter_add_rows_reference,
+    segment_max_rows,
+    segment_max_rows_reference,
+)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n,v,d", [(1, 1, 1), (7, 3, 5), (1000, 50, 33), (20000, 5000, 64)])
+def test_scatter_add_equals_np_add_at_with_duplicates(rng, dtype, n, v, d):
+    idx = rng.integers(0, v, n)  # n > v guarantees duplicates
+    rows = rng.standard_normal((n, d)).astype(dtype)
+    start = rng.standard_normal((v, d)).astype(dtype)
+    expected = start.copy()
+    scatter_add_rows_reference(expected, idx, rows)
+    got = start.copy()
+    scatter_add_rows(got, idx, rows)
+    np.testing.assert_allclose(got, expected, rtol=1e-6 if dtype == np.float32 else 1e-12, atol=1e-5)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_parallel_scatter_is_bit_identical_to_serial(rng, threads):
+    # Each row is owned by one thread and gets its additions in index order: same bits.
+    idx = (rng.zipf(1.3, 30000) - 1) % 777
+    rows = rng.standard_normal((30000, 40)).astype(np.float32)
+    a = np.zeros((777, 40), np.float32)
+    b = np.zeros((777, 40), np.float32)
+    _scatter_add_rows_serial(a, idx, rows)
+    _scatter_add_rows_parallel(b, idx, rows, threads)
+    assert np.array_equal(a, b)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 30), st.integers(0, 60), st.integers(1, 9), st.integers(0, 2**32 - 1))
+def test_scatter_add_property(v, n, d, seed):
+    r = np.random.default_rng(seed)
+    idx = r.integers(0, v, n)
+    rows = r.standard_normal((n, d))
+    expected = np.zeros((v, d))
+    for i, j in enumerate(idx):  # the definition, one row at a time
+        expected[j] += rows[i]
+    got = np.zeros((v, d))
+    scatter_add_rows(got, idx, rows)
+    np.testing.assert_allclose(got, expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("bad", [-1, 10, 2**40])
+def test_out_of_range_index_raises_before_writing(rng, bad):
+    table = np.zeros((10, 4), np.float32)
+    idx = np.array([1, 2, bad, 3])
+    with pytest.raises(IndexError, match=f"index {bad} at position 2 is out of range"):
+        scatter_add_rows(table, idx, np.ones((4, 4), np.float32))
+    assert not table.any()
+    with pytest.raises(IndexError, match=str(bad)):
+        gather_rows(table, idx)
+
+
+def test_bad_dtypes_and_shapes_are_rejected():
+    table = np.zeros((10, 4), np.float32)
+    with pytest.raises(TypeError, match="integer"):
+        scatter_add_rows(table, np.array([1.0, 2.0]), np.ones((2, 4)))
+    with pytest.raises(TypeError, match="integer"):
+        gather_rows(table, np.array([True, False]))
+    with pytest.raises(ValueError, match="rows"):
+        scatter_add_rows(table, np.array([1, 2]), np.ones((2, 5)))
+    with pytest.raises(TypeError, match="float32 or float64"):
+        scatter_add_rows(np.zeros((10, 4), np.int64), np.array([1]), np.ones((1, 4)))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        gather_rows(np.zeros((4, 10), np.float32).T, np.array([1]))
+
+
+def test_gather_equals_take(rng):
+    table = rng.standard_normal((300, 17)).astype(np.float32)
+    idx = rng.integers(0, 300, 5000)
+    np.testing.assert_array_equal(gather_rows(table, idx), table[idx])
+    assert gather_rows(table, np.zeros(0, np.int64)).shape == (0, 17)
+
+
+def test_segment_max_equals_reference_including_empty_segments(rng):
+    rows = rng.standard_normal((50, 6)).astype(np.float32)
+    rows[10:13] = 1.5  # ties: the first maximum must win in both versions
+    offsets = np.array([0, 0, 5, 10, 13, 13, 40, 50])
+    out, arg = segment_max_rows(rows, offsets)
+    ref_out, ref_arg = segment_max_rows_reference(rows, offsets)
+    np.testing.assert_array_equal(out, ref_out)
+    np.testing.assert_array_equal(arg, ref_arg)
+    assert (arg[0] == -1).all() and (out[0] == 0).all()
+    np.testing.assert_array_equal(out[2], rows[5:10].max(axis=0))  # hand oracle
+    with pytest.raises(ValueError, match="non-decreasing"):
+        segment_max_rows(rows, np.array([0, 30, 20, 50]))
+
+
+def test_erf_kernel_equals_math_erf(rng):
+    x = rng.standard_normal(1001) * 3
+    np.testing.assert_allclose(elementwise.erf(x), elementwise.erf_reference(x), rtol=1e-14, atol=1e-15)
+    x32 = x.astype(np.float32).reshape(7, 11, 13)
+    assert elementwise.erf(x32).dtype == np.float32 and elementwise.erf(x32).shape == (7, 11, 13)
+
+
+def test_reference_switch_is_read_from_environment():
+    assert scatter.jit_enabled() in (True, False)
