@@ -177,6 +177,19 @@ class Module:
                 raise ValueError(f"{name}: expected shape {p.data.shape}, got {value.shape}")
             p.data = value.astype(p.data.dtype, copy=True)
 
+    def save(self, path) -> None:
+        """Write every parameter to an ``.npz`` file (atomically: a failed save keeps the old file)."""
+        from ..io import save_npz
+
+        save_npz(path, **self.state_dict())
+
+    def load(self, path) -> Module:
+        """Read parameters saved by :meth:`save` into this (identically built) module; returns self."""
+        from ..io import load_npz
+
+        self.load_state_dict(load_npz(path))
+        return self
+
     def __repr__(self) -> str:
         extra = self.extra_repr()
         inner = [f"  ({n}): {repr(c)}".replace("\n", "\n  ") for n, c in self._children() if isinstance(c, Module)]

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterable
-from pathlib import Path
 
 import numpy as np
+
+from ..io import atomic_write
 
 
 class Vocab:
@@ -73,15 +72,8 @@ class Vocab:
 
     def save(self, path) -> None:
         """Write JSON ``{"words": [...], "counts": [...]}`` atomically (a failed save keeps the old file)."""
-        path = Path(path)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"words": self.words, "counts": self.counts.tolist()}, fh)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        with atomic_write(path, "w", encoding="utf-8") as fh:
+            json.dump({"words": self.words, "counts": self.counts.tolist()}, fh)
 
     @classmethod
     def load(cls, path) -> Vocab:
