@@ -74,7 +74,7 @@ def check_gradients(module: Module, *inputs, dy: np.ndarray | None = None, seed:
     if check_inputs and dx is not None:
         float_inputs = [x for x in xs if isinstance(x, np.ndarray) and x.dtype == np.float64]
         dxs = dx if isinstance(dx, tuple) else (dx,)
-        for k, (x, g) in enumerate(zip(float_inputs, dxs)):
+        for k, (x, g) in enumerate(zip(float_inputs, dxs, strict=False)):
             analytic[f"input{k}"] = (x, np.array(g, dtype=np.float64))
 
     errors = {}
