@@ -25,7 +25,8 @@ def as_index_array(indices, size: int, what: str = "index") -> np.ndarray:
                 f"{what} {int(bad)} at position {where if len(where) > 1 else where[0]} "
                 f"is out of range for size {size} (valid: 0..{size - 1})"
             )
-    return np.ascontiguousarray(arr, dtype=np.int64)
+    # (np.ascontiguousarray would turn a 0-d id into shape (1,); asarray keeps the shape.)
+    return np.asarray(arr, dtype=np.int64, order="C")
 
 
 def check_float_matrix(a, name: str) -> None:

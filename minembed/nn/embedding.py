@@ -200,6 +200,9 @@ class EmbeddingBag(_TableLayer):
             raise ValueError("with include_last_offset=True, offsets needs at least one bag (2 entries)")
         if len(offsets) and offsets[0] != 0:
             raise ValueError(f"offsets[0] must be 0 (the first bag starts at the first id), got {offsets[0]}")
+        if len(offsets) and offsets.max() > n:
+            b = int(np.argmax(offsets > n))
+            raise ValueError(f"offsets point past the input: offsets[{b}]={offsets[b]}, but ids has only {n} entries")
         steps = np.diff(bounds)
         if (steps < 0).any():
             b = int(np.flatnonzero(steps < 0)[0])
