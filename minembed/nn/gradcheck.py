@@ -82,7 +82,7 @@ def check_gradients(module: Module, *inputs, dy: np.ndarray | None = None, seed:
         numeric = numerical_gradient(loss, array, eps)
         err = np.abs(numeric - grad)
         if not np.all(err <= atol + rtol * np.abs(numeric)):
-            worst = np.unravel_index(np.argmax(err), err.shape)
+            worst = tuple(int(i) for i in np.unravel_index(np.argmax(err), err.shape))
             raise AssertionError(
                 f"{type(module).__name__}: gradient of {name} wrong at {worst}: "
                 f"analytic {grad[worst]:.8g}, numeric {numeric[worst]:.8g} (max abs error {err.max():.3g})"
