@@ -23,6 +23,16 @@ def test_gzip_corpus_is_read_transparently(tmp_path):
     assert list(load_corpus(path)) == [["un", "deux"], ["trois", "caf\u00e9"]]
 
 
+def test_broken_gzip_corpus_names_the_file(tmp_path):
+    path = tmp_path / "broken.txt.gz"
+    path.write_bytes(gzip.compress(b"one line\n" * 1000)[:60])  # truncated download
+    with pytest.raises(ValueError, match="broken.txt.gz: the compressed data is broken"):
+        list(load_corpus(path))
+    path.write_bytes(b"plain text with a .gz name\n")
+    with pytest.raises(ValueError, match="broken.txt.gz"):
+        list(load_corpus(path))
+
+
 def test_missing_corpus_raises_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.txt"):
         load_corpus(tmp_path / "nope.txt")
