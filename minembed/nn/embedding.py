@@ -156,6 +156,8 @@ class EmbeddingBag(_TableLayer):
       * ``ids`` (N,) int with ``offsets`` (B,) int: bag b is ``ids[offsets[b]:offsets[b+1]]``
         (the last runs to N). ``offsets[0]`` must be 0 and offsets non-decreasing. With
         ``include_last_offset=True`` offsets has B+1 entries, the last equal to N.
+        Stricter than PyTorch, which silently ignores ids: empty offsets with non-empty ids,
+        or a last offset below N with ``include_last_offset=True``, raise ``ValueError``.
       * ``per_sample_weights`` (same shape as ids), ``mode="sum"`` only: ``sum_i w_i W[id_i]``.
 
     Output (B, D). Ids equal to ``padding_idx`` are left out of their bag (not counted in
