@@ -81,10 +81,22 @@ def test_bad_dtypes_and_shapes_are_rejected():
         gather_rows(np.zeros((4, 10), np.float32).T, np.array([1]))
 
 
-def test_gather_equals_take(rng):
+def test_public_parallel_scatter_matches_serial_and_reference(rng):
+    idx = np.concatenate([rng.integers(0, 50, 3000), [49, 0, 0]])
+    rows = rng.standard_normal((3003, 24)).astype(np.float32)
+    serial, par, ref = (np.ones((50, 24), np.float32) for _ in range(3))
+    scatter_add_rows(serial, idx, rows)
+    scatter_add_rows(par, idx, rows, parallel=True)
+    scatter_add_rows_reference(ref, idx, rows)
+    assert np.array_equal(serial, par)
+    np.testing.assert_allclose(serial, ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_gather_equals_take(rng, parallel):
     table = rng.standard_normal((300, 17)).astype(np.float32)
     idx = rng.integers(0, 300, 5000)
-    np.testing.assert_array_equal(gather_rows(table, idx), table[idx])
+    np.testing.assert_array_equal(gather_rows(table, idx, parallel=parallel), table[idx])
     assert gather_rows(table, np.zeros(0, np.int64)).shape == (0, 17)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,7 +28,7 @@ class Corpus:
         for path in self.paths:
             opener = gzip.open if path.suffix == ".gz" else open
             with opener(path, "rb") as fh:
-                for lineno, raw in enumerate(fh, start=1):
+                for lineno, raw in _numbered(fh, path):
                     try:
                         line = raw.decode("utf-8").rstrip("\r\n")
                     except UnicodeDecodeError as err:
@@ -44,6 +45,16 @@ class Corpus:
 
     def __repr__(self) -> str:
         return f"Corpus({', '.join(p.name for p in self.paths)})"
+
+
+def _numbered(fh, path: Path) -> Iterator[tuple[int, bytes]]:
+    """``enumerate(fh, 1)``, turning a broken or truncated .gz into a ValueError naming file and line."""
+    lineno = 0
+    try:
+        for lineno, raw in enumerate(fh, start=1):
+            yield lineno, raw
+    except (gzip.BadGzipFile, EOFError, zlib.error) as err:
+        raise ValueError(f"{path}: the compressed data is broken after line {lineno}: {err}") from None
 
 
 def _resolve(name_or_path) -> list[Path]:

@@ -13,9 +13,9 @@ def as_index_array(indices, size: int, what: str = "index") -> np.ndarray:
     arr = np.asarray(indices)
     if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
         raise TypeError(f"{what} must be an integer array, got dtype {arr.dtype}")
-    arr = np.ascontiguousarray(arr, dtype=np.int64)
     if arr.size:
-        lo, hi = arr.min(), arr.max()
+        # Checked before the cast to int64, so a huge unsigned value is named as it is, not wrapped.
+        lo, hi = int(arr.min()), int(arr.max())
         if lo < 0 or hi >= size:
             bad_pos = np.flatnonzero((arr.ravel() < 0) | (arr.ravel() >= size))[0]
             bad = arr.ravel()[bad_pos]
@@ -25,7 +25,8 @@ def as_index_array(indices, size: int, what: str = "index") -> np.ndarray:
                 f"{what} {int(bad)} at position {where if len(where) > 1 else where[0]} "
                 f"is out of range for size {size} (valid: 0..{size - 1})"
             )
-    return arr
+    # (np.ascontiguousarray would turn a 0-d id into shape (1,); asarray keeps the shape.)
+    return np.asarray(arr, dtype=np.int64, order="C")
 
 
 def check_float_matrix(a, name: str) -> None:

@@ -65,8 +65,8 @@ class _TableLayer(Module):
         scale = self.max_norm / (norms[too_long] + 1e-7)  # same 1e-7 guard as PyTorch
         self.weight.data[rows[too_long]] *= scale[:, None].astype(self.weight.data.dtype)
 
-    def _lookup(self, flat_ids: np.ndarray) -> np.ndarray:
-        if self.max_norm is not None and flat_ids.size:
+    def _lookup(self, flat_ids: np.ndarray, renorm: bool = True) -> np.ndarray:
+        if renorm and self.max_norm is not None and flat_ids.size:
             self._renorm_rows(flat_ids)
         return gather_rows(self.weight.data, flat_ids)
 
@@ -156,6 +156,8 @@ class EmbeddingBag(_TableLayer):
       * ``ids`` (N,) int with ``offsets`` (B,) int: bag b is ``ids[offsets[b]:offsets[b+1]]``
         (the last runs to N). ``offsets[0]`` must be 0 and offsets non-decreasing. With
         ``include_last_offset=True`` offsets has B+1 entries, the last equal to N.
+        Stricter than PyTorch, which silently ignores ids: empty offsets with non-empty ids,
+        or a last offset below N with ``include_last_offset=True``, raise ``ValueError``.
       * ``per_sample_weights`` (same shape as ids), ``mode="sum"`` only: ``sum_i w_i W[id_i]``.
 
     Output (B, D). Ids equal to ``padding_idx`` are left out of their bag (not counted in
@@ -192,15 +194,23 @@ class EmbeddingBag(_TableLayer):
             raise TypeError(f"offsets must be a 1-D integer array, got shape {offsets.shape} dtype {offsets.dtype}")
         offsets = offsets.astype(np.int64)
         n = ids.shape[0]
+        if len(offsets) == 0 and n > 0:
+            # PyTorch returns zero bags here and ignores every id; we refuse to drop input silently.
+            raise ValueError(f"offsets is empty but ids has {n} entries: give offsets[0] = 0 for the first bag")
         bounds = offsets if self.include_last_offset else np.append(offsets, n)
         if len(bounds) < 2 and self.include_last_offset:
             raise ValueError("with include_last_offset=True, offsets needs at least one bag (2 entries)")
         if len(offsets) and offsets[0] != 0:
             raise ValueError(f"offsets[0] must be 0 (the first bag starts at the first id), got {offsets[0]}")
+        if len(offsets) and offsets.max() > n:
+            b = int(np.argmax(offsets > n))
+            raise ValueError(f"offsets point past the input: offsets[{b}]={offsets[b]}, but ids has only {n} entries")
         steps = np.diff(bounds)
         if (steps < 0).any():
             b = int(np.flatnonzero(steps < 0)[0])
-            raise ValueError(f"offsets must be non-decreasing: offsets[{b}]={bounds[b]} > offsets[{b + 1}]={bounds[b + 1]}")
+            raise ValueError(
+                f"offsets must be non-decreasing: offsets[{b}]={bounds[b]} > offsets[{b + 1}]={bounds[b + 1]}"
+            )
         if bounds[-1] != n:
             raise ValueError(f"offsets point past the input or leave ids unused: last bound {bounds[-1]}, ids has {n}")
         return bounds
@@ -217,6 +227,9 @@ class EmbeddingBag(_TableLayer):
             if weights.shape != ids.shape:
                 raise ValueError(f"per_sample_weights must have the ids' shape {ids.shape}, got {weights.shape}")
             weights = weights.ravel()
+        if self.max_norm is not None and flat.size:
+            # Like PyTorch, every id of the input is renormalised, padding ids included.
+            self._renorm_rows(flat)
         keep = None
         if self.padding_idx is not None:  # drop padding ids and move the bag bounds to match
             keep = flat != self.padding_idx
@@ -226,7 +239,7 @@ class EmbeddingBag(_TableLayer):
         n_bags = len(bounds) - 1
         counts = np.diff(bounds)
         bag_of = np.repeat(np.arange(n_bags), counts)
-        rows = self._lookup(flat)
+        rows = self._lookup(flat, renorm=False)
         self._cache = (flat, weights, bag_of, counts, rows if weights is not None else None, keep, ids.shape)
         out = np.zeros((n_bags, self.embedding_dim), dtype=self.weight.data.dtype)
         if self.mode == "max":
@@ -240,7 +253,8 @@ class EmbeddingBag(_TableLayer):
     def backward(self, dy):
         flat, weights, bag_of, counts, rows, keep, ids_shape = self._cache
         if dy.shape != (len(counts), self.embedding_dim):
-            raise ValueError(f"EmbeddingBag.backward expects dy of shape {(len(counts), self.embedding_dim)}, got {dy.shape}")
+            expected = (len(counts), self.embedding_dim)
+            raise ValueError(f"EmbeddingBag.backward expects dy of shape {expected}, got {dy.shape}")
         if self.mode == "max":
             per_item = np.zeros((len(flat), self.embedding_dim), dtype=dy.dtype)
             won = self._argmax >= 0  # each (item, column) wins at most one bag

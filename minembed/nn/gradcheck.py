@@ -74,7 +74,7 @@ def check_gradients(module: Module, *inputs, dy: np.ndarray | None = None, seed:
     if check_inputs and dx is not None:
         float_inputs = [x for x in xs if isinstance(x, np.ndarray) and x.dtype == np.float64]
         dxs = dx if isinstance(dx, tuple) else (dx,)
-        for k, (x, g) in enumerate(zip(float_inputs, dxs)):
+        for k, (x, g) in enumerate(zip(float_inputs, dxs, strict=False)):
             analytic[f"input{k}"] = (x, np.array(g, dtype=np.float64))
 
     errors = {}
@@ -82,7 +82,7 @@ def check_gradients(module: Module, *inputs, dy: np.ndarray | None = None, seed:
         numeric = numerical_gradient(loss, array, eps)
         err = np.abs(numeric - grad)
         if not np.all(err <= atol + rtol * np.abs(numeric)):
-            worst = np.unravel_index(np.argmax(err), err.shape)
+            worst = tuple(int(i) for i in np.unravel_index(np.argmax(err), err.shape))
             raise AssertionError(
                 f"{type(module).__name__}: gradient of {name} wrong at {worst}: "
                 f"analytic {grad[worst]:.8g}, numeric {numeric[worst]:.8g} (max abs error {err.max():.3g})"

@@ -109,11 +109,11 @@ class Module:
                         yield f"{name}.{i}", item
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
-        """Yield ``("block.0.weight", Parameter)`` pairs, each parameter once."""
+        """Yield ``("block.0.weight", Parameter)`` pairs, each parameter once, depth first in the
+        order the attributes were assigned (a parameter shared by two attributes keeps the first name)."""
         seen: set[int] = set()
-        stack = [(prefix, self)]
-        while stack:
-            pre, module = stack.pop(0)
+
+        def walk(pre: str, module: Module):
             for name, child in module._children():
                 full = f"{pre}{name}"
                 if isinstance(child, Parameter):
@@ -123,7 +123,9 @@ class Module:
                             child.name = full
                         yield full, child
                 else:
-                    stack.append((full + ".", child))
+                    yield from walk(full + ".", child)
+
+        yield from walk(prefix, self)
 
     def parameters(self) -> list[Parameter]:
         """All parameters of this module and its sub-modules (frozen ones included)."""

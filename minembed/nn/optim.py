@@ -137,6 +137,8 @@ class Adam(Optimizer):
         b1, b2 = self.betas
         if "m" not in state:
             state["m"], state["v"], state["t"] = np.zeros_like(p.data), np.zeros_like(p.data), 0
+        elif "t" not in state:  # earlier steps were row-sparse: continue from the most-updated row's count
+            state["t"] = int(state["t_rows"].max())
         if self.weight_decay:
             g = g + self.weight_decay * p.data
         state["t"] += 1
@@ -154,6 +156,8 @@ class Adam(Optimizer):
         if "m" not in state:
             state["m"], state["v"] = np.zeros_like(p.data), np.zeros_like(p.data)
             state["t_rows"] = np.zeros(p.data.shape[0], dtype=np.int64)
+        elif "t_rows" not in state:  # earlier steps were dense: every row has seen t steps
+            state["t_rows"] = np.full(p.data.shape[0], state["t"], dtype=np.int64)
         if self.weight_decay:
             g = g + self.weight_decay * p.data[rows]
         state["t_rows"][rows] += 1

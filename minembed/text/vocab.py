@@ -44,8 +44,9 @@ class Vocab:
         if max_size is not None:
             kept = kept[:max_size]
         if not kept:
+            top, top_count = counter.most_common(1)[0]
             raise ValueError(f"no word occurs at least min_count={min_count} times "
-                             f"(the most frequent, {counter.most_common(1)[0][0]!r}, occurs {counter.most_common(1)[0][1]})")
+                             f"(the most frequent, {top!r}, occurs {top_count})")
         return cls([w for w, _ in kept], [c for _, c in kept])
 
     def __len__(self) -> int:

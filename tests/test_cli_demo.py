@@ -1,0 +1,54 @@
+"""The demo runs end to end and saves its plot; CLI mistakes are one line and a non-zero exit."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from minembed import cli
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_quick_demo_runs_and_writes_its_plot(tmp_path):
+    out = tmp_path / "demo-out"
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, "-m", "minembed", "demo", "--quick", "--out", str(out)],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "held-out accuracy" in proc.stdout
+    plot = out / "classifier_loss.png"
+    assert plot.exists() and plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert str(out.resolve()) in proc.stdout  # says where the plots are
+    accuracy = float(proc.stdout.split("held-out accuracy ")[1].split("%")[0])
+    assert accuracy > 50.0  # four sources, chance is about 25-30%
+
+
+def test_user_errors_are_one_line_and_exit_non_zero(capsys, monkeypatch):
+    def fail(args):
+        raise FileNotFoundError("no corpus at 'missing.txt'")
+
+    parser = cli.build_parser()
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    parser._subparsers._group_actions[0].choices["demo"].set_defaults(func=fail)
+    assert cli.main(["demo"]) == 1
+    err = capsys.readouterr().err
+    assert err == "minembed demo: error: no corpus at 'missing.txt'\n"
+
+
+def test_key_errors_lose_their_quotes(capsys, monkeypatch):
+    parser = cli.build_parser()
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    parser._subparsers._group_actions[0].choices["demo"].set_defaults(
+        func=lambda a: (_ for _ in ()).throw(KeyError("word 'xyzzy' is not in the vocabulary")))
+    assert cli.main(["demo"]) == 1
+    assert capsys.readouterr().err.strip() == "minembed demo: error: word 'xyzzy' is not in the vocabulary"
+
+
+def test_no_command_prints_help_and_bad_option_exits(capsys):
+    assert cli.main([]) == 2
+    assert "demo" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["demo", "--no-such-flag"])
+    assert exc.value.code == 2

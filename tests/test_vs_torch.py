@@ -1,0 +1,85 @@
+"""Optional cross-check against PyTorch, run only where torch is installed (it is never a dependency).
+
+Every behaviour checked here is also tested without torch, against hand-computed values, in
+test_embedding.py and test_optim.py; this file adds many random configurations at once.
+"""
+import numpy as np
+import pytest
+
+from minembed.nn import SGD, Adam, Embedding, EmbeddingBag, Parameter
+
+torch = pytest.importorskip("torch", reason="PyTorch is not installed (optional cross-check)")
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+@pytest.mark.parametrize("padding_idx", [None, 2])
+@pytest.mark.parametrize("include_last_offset", [False, True])
+@pytest.mark.parametrize("max_norm", [None, 1.5])
+def test_embedding_bag_matches_torch(mode, padding_idx, include_last_offset, max_norm):
+    rng = np.random.default_rng(hash((mode, padding_idx, include_last_offset, max_norm)) % 2**32)
+    V, D, N = 9, 4, 12
+    W = rng.standard_normal((V, D)) * 2
+    ids = rng.integers(0, V, N)
+    offsets = np.concatenate([[0], np.sort(rng.choice(np.arange(1, N), 3, replace=False)), [7]])
+    offsets.sort()
+    if include_last_offset:
+        offsets = np.append(offsets, N)
+    w = rng.standard_normal(N) if mode == "sum" else None
+    bag = EmbeddingBag(V, D, mode=mode, padding_idx=padding_idx, max_norm=max_norm,
+                       include_last_offset=include_last_offset, dtype=np.float64, seed=0)
+    bag.weight.data = W.copy()
+    out = bag(ids, offsets, w)
+    dy = rng.standard_normal(out.shape)
+    bag.backward(dy)
+
+    ref = torch.nn.EmbeddingBag(V, D, mode=mode, padding_idx=padding_idx, max_norm=max_norm,
+                                include_last_offset=include_last_offset).double()
+    with torch.no_grad():
+        ref.weight.copy_(torch.from_numpy(W))
+    tw = None if w is None else torch.from_numpy(w).requires_grad_()
+    tout = ref(torch.from_numpy(ids), torch.from_numpy(offsets), per_sample_weights=tw)
+    (tout * torch.from_numpy(dy)).sum().backward()
+    np.testing.assert_allclose(out, tout.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(bag.weight.grad, ref.weight.grad.numpy(), atol=1e-12)
+    np.testing.assert_allclose(bag.weight.data, ref.weight.detach().numpy(), atol=1e-12)  # max_norm in place
+    if tw is not None:
+        np.testing.assert_allclose(bag.per_sample_weights_grad, tw.grad.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("padding_idx", [None, 0, -1])
+@pytest.mark.parametrize("max_norm", [None, 0.7])
+def test_embedding_matches_torch(rng, padding_idx, max_norm):
+    W = rng.standard_normal((7, 3))
+    ids = rng.integers(0, 7, (3, 5))
+    emb = Embedding(7, 3, padding_idx=padding_idx, max_norm=max_norm, dtype=np.float64, seed=0)
+    emb.weight.data = W.copy()
+    y = emb(ids)
+    dy = rng.standard_normal(y.shape)
+    emb.backward(dy)
+    ref = torch.nn.Embedding(7, 3, padding_idx=padding_idx, max_norm=max_norm).double()
+    with torch.no_grad():
+        ref.weight.copy_(torch.from_numpy(W))
+    ty = ref(torch.from_numpy(ids))
+    (ty * torch.from_numpy(dy)).sum().backward()
+    np.testing.assert_allclose(y, ty.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(emb.weight.grad, ref.weight.grad.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("ours,theirs,options", [
+    (SGD, "SGD", {"lr": 0.1}),
+    (SGD, "SGD", {"lr": 0.1, "momentum": 0.9}),
+    (SGD, "SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01}),
+    (Adam, "Adam", {"lr": 0.01}),
+    (Adam, "Adam", {"lr": 0.01, "weight_decay": 0.1, "betas": (0.8, 0.99)}),
+])
+def test_optimizers_match_torch(rng, ours, theirs, options):
+    w0 = rng.standard_normal((5, 3))
+    p = Parameter(w0.copy())
+    t = torch.tensor(w0.copy(), requires_grad=True)
+    opt, ref = ours([p], **options), getattr(torch.optim, theirs)([t], **options)
+    for _ in range(5):
+        g = rng.standard_normal((5, 3))
+        p.grad, t.grad = g.copy(), torch.tensor(g)
+        opt.step()
+        ref.step()
+    np.testing.assert_allclose(p.data, t.detach().numpy(), rtol=1e-10, atol=1e-12)
