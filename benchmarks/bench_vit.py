@@ -196,7 +196,8 @@ def main():
         print(line, flush=True)
 
     model.fit(x, y, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, schedule=args.schedule,
-              warmup_steps=warmup, x_test=xt, y_test=yt, seed=args.seed, progress=False, callbacks=[after_epoch])
+              warmup_steps=warmup, x_test=xt, y_test=yt, seed=args.seed, progress=False, callbacks=[after_epoch],
+              blas_threads=args.blas_threads)
 
     ours = float(np.median(model.history["epoch_seconds"]))
     acc = model.history["test_accuracy"][-1]
