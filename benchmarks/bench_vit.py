@@ -9,7 +9,7 @@ Epochs alternate (minembed epoch 1, PyTorch epoch 1, minembed epoch 2, ...) so a
 machine's load hits both sides; the test-set evaluation is not part of the epoch time.
 PyTorch gets ``torch.set_num_threads(numba threads)``; ``--blas-threads`` sets NumPy's BLAS
 threads (OpenBLAS threads that spin next to Numba's hurt small matrices on a busy machine).
-A second small table times the fused Numba softmax kernels against their NumPy references.
+A second small table times the fused Numba kernels (softmax, LayerNorm, GELU) against their NumPy references.
 """
 from __future__ import annotations
 
@@ -143,24 +143,41 @@ class TorchTrainer:
         self.accuracy.append(float((pred.numpy() == self.yt).mean()))
 
 
-def time_softmax_kernels():
+def time_kernels():
+    """Each fused kernel against its NumPy reference, on the tiny ViT's shapes (batch 128)."""
+    from minembed.kernels import gelu as ge
+    from minembed.kernels import layernorm as ln
+
     rng = np.random.default_rng(0)
     s = rng.standard_normal((128, 4, 17, 17)).astype(np.float32)
     dp = rng.standard_normal(s.shape).astype(np.float32)
     p = sm.softmax_rows(s)
+    x = rng.standard_normal((128 * 17, 64)).astype(np.float32)
+    w, b = np.ones(64, np.float32), np.zeros(64, np.float32)
+    _, xhat, inv = ln.layer_norm_rows(x, w, b, 1e-6)
+    h = rng.standard_normal((128 * 17, 128)).astype(np.float32)
+    cases = [
+        ("softmax (128,4,17,17)", lambda: sm.softmax_rows(s), lambda: sm.softmax_rows_reference(s)),
+        ("softmax backward", lambda: sm.softmax_rows_backward(p, dp),
+         lambda: sm.softmax_rows_backward_reference(p, dp)),
+        ("layernorm (2176,64)", lambda: ln.layer_norm_rows(x, w, b, 1e-6),
+         lambda: ln.layer_norm_rows_reference(x, w, b, np.float32(1e-6))),
+        ("layernorm backward", lambda: ln.layer_norm_rows_backward(x, xhat, inv, w),
+         lambda: ln.layer_norm_rows_backward_reference(x, xhat, inv, w)),
+        ("exact GELU+grad (2176,128)", lambda: ge.gelu_with_derivative(h),
+         lambda: ge.gelu_with_derivative_reference(h)),
+    ]
     rows = []
-    for name, fast, ref in (("softmax (128,4,17,17)", lambda: sm.softmax_rows(s), lambda: sm.softmax_rows_reference(s)),
-                            ("softmax backward", lambda: sm.softmax_rows_backward(p, dp),
-                             lambda: sm.softmax_rows_backward_reference(p, dp))):
+    for name, fast, ref in cases:
         times = {}
         for label, fn in (("kernel", fast), ("reference", ref)):
             fn()
             runs = []
-            for _ in range(7):
+            for _ in range(5):
                 t0 = time.perf_counter()
-                for _ in range(20):
+                for _ in range(5):
                     fn()
-                runs.append((time.perf_counter() - t0) / 20)
+                runs.append((time.perf_counter() - t0) / 5)
             times[label] = float(np.median(runs))
         rows.append((name, times["kernel"], times["reference"]))
     return rows
@@ -211,7 +228,7 @@ def main():
               f"{'met' if ours / theirs <= 2.0 else 'NOT met'}); minembed accuracy {acc:.2%} (target >= 96%: "
               f"{'met' if acc >= 0.96 else 'NOT met'})")
     print(f"\n{'kernel':28s}{'Numba (ms)':>12s}{'NumPy ref (ms)':>16s}{'speed-up':>10s}")
-    for name, fast, ref in time_softmax_kernels():
+    for name, fast, ref in time_kernels():
         print(f"{name:28s}{fast * 1e3:12.3f}{ref * 1e3:16.3f}{ref / fast:10.1f}x")
 
 

@@ -38,7 +38,7 @@ def layer_norm_rows_backward_reference(dy, xhat, inv_std, weight):
     return dx, (dy * xhat).sum(axis=0), dy.sum(axis=0)
 
 
-@jit(nogil=True, cache=True)
+@jit(nogil=True, cache=True, fastmath={"reassoc", "contract", "arcp"})
 def _layer_norm_rows_kernel(x, weight, bias, eps, y, xhat, inv_std):
     n, d = x.shape
     for i in range(n):
@@ -58,7 +58,7 @@ def _layer_norm_rows_kernel(x, weight, bias, eps, y, xhat, inv_std):
             y[i, j] = h * weight[j] + bias[j]
 
 
-@jit(nogil=True, cache=True)
+@jit(nogil=True, cache=True, fastmath={"reassoc", "contract", "arcp"})
 def _layer_norm_rows_backward_kernel(dy, xhat, inv_std, weight, dx, dweight, dbias):
     n, d = dy.shape
     dw = np.zeros(d)          # float64 accumulators

@@ -29,7 +29,7 @@ def softmax_rows_backward_reference(p: np.ndarray, dp: np.ndarray) -> np.ndarray
     return p * (dp - (dp * p).sum(axis=-1, keepdims=True))
 
 
-@jit(nogil=True, cache=True)
+@jit(nogil=True, cache=True, fastmath={"reassoc", "contract", "arcp"})
 def _softmax_rows_kernel(s, out):
     n, t = s.shape
     for i in range(n):
@@ -47,7 +47,7 @@ def _softmax_rows_kernel(s, out):
             out[i, j] *= inv
 
 
-@jit(nogil=True, cache=True)
+@jit(nogil=True, cache=True, fastmath={"reassoc", "contract", "arcp"})
 def _softmax_rows_backward_kernel(p, dp, out):
     n, t = p.shape
     for i in range(n):
