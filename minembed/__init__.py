@@ -17,11 +17,14 @@ from .nn import (
     LayerNorm,
     Linear,
     Module,
+    MultiHeadSelfAttention,
     Parameter,
     ReLU,
     Sequential,
     Tanh,
+    TransformerBlock,
 )
+from .vision import PatchEmbed, ViT
 
 __version__ = "0.1.0"
 
@@ -30,4 +33,5 @@ __all__ = [
     "Module", "Parameter", "Sequential", "Linear", "ReLU", "Tanh", "GELU", "Dropout", "LayerNorm",
     "Embedding", "EmbeddingBag", "CrossEntropyLoss", "BCEWithLogitsLoss", "SGD", "Adam",
     "load_corpus", "load_sources", "load_mnist",
+    "MultiHeadSelfAttention", "TransformerBlock", "PatchEmbed", "ViT",
 ]

@@ -1,5 +1,6 @@
 """Backpropagation, layer by layer: parameters, modules, layers, losses, optimizers."""
 from .activations import GELU, Dropout, ReLU, Tanh
+from .attention import MLP, MultiHeadSelfAttention, TransformerBlock
 from .embedding import Embedding, EmbeddingBag
 from .gradcheck import check_gradients, check_loss_gradient, numerical_gradient
 from .linear import Linear
@@ -15,4 +16,5 @@ __all__ = [
     "CrossEntropyLoss", "BCEWithLogitsLoss",
     "Optimizer", "SGD", "Adam",
     "check_gradients", "check_loss_gradient", "numerical_gradient",
+    "MultiHeadSelfAttention", "MLP", "TransformerBlock",
 ]

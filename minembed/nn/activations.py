@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..kernels.elementwise import erf
+from ..kernels.gelu import gelu_with_derivative
 from .functional import as_float_array
 from .module import Module, make_rng
 
@@ -51,8 +51,9 @@ class GELU(Module):
         x = as_float_array(x)
         self._x = x
         if self.approximate == "none":
-            self._cdf = 0.5 * (1.0 + erf(x / math.sqrt(2.0)))
-            return x * self._cdf
+            # One fused pass computing y and y' (minembed.kernels.gelu); backward is dy * y'.
+            y, self._dydx = gelu_with_derivative(x)
+            return y
         c = math.sqrt(2.0 / math.pi)
         self._t = np.tanh(c * (x + 0.044715 * x**3))
         return 0.5 * x * (1.0 + self._t)
@@ -60,8 +61,7 @@ class GELU(Module):
     def backward(self, dy):
         x = self._x
         if self.approximate == "none":
-            pdf = np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
-            return dy * (self._cdf + x * pdf)
+            return dy * self._dydx
         c = math.sqrt(2.0 / math.pi)
         t = self._t
         return dy * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * c * (1.0 + 3 * 0.044715 * x * x))

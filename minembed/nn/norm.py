@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..kernels.layernorm import layer_norm_rows, layer_norm_rows_backward
 from .functional import as_float_array, check_last_dim
 from .module import Module, Parameter
 
@@ -28,26 +29,26 @@ class LayerNorm(Module):
     def forward(self, x):
         x = as_float_array(x)
         check_last_dim(x, self.dim, "LayerNorm")
-        mean = x.mean(axis=-1, keepdims=True)
-        centered = x - mean
-        self._inv_std = 1.0 / np.sqrt((centered * centered).mean(axis=-1, keepdims=True) + self.eps)
-        self._xhat = centered * self._inv_std
-        if self.weight is None:
-            return self._xhat
-        return self._xhat * self.weight.data + self.bias.data
+        # One fused pass per row (minembed.kernels.layernorm; its NumPy reference is the formula above).
+        self._shape = x.shape
+        x2 = x.reshape(-1, self.dim)
+        w = self.weight.data if self.weight is not None else np.ones(self.dim, x.dtype)
+        b = self.bias.data if self.bias is not None else np.zeros(self.dim, x.dtype)
+        if w.dtype != x.dtype:
+            w, b = w.astype(x.dtype), b.astype(x.dtype)
+        y, self._xhat, self._inv_std = layer_norm_rows(x2, w, b, self.eps)
+        return y.reshape(x.shape)
 
     def backward(self, dy):
         xhat = self._xhat
+        w = self.weight.data if self.weight is not None else np.ones(self.dim, xhat.dtype)
+        if w.dtype != xhat.dtype:
+            w = w.astype(xhat.dtype)
+        dx, dw, db = layer_norm_rows_backward(np.reshape(dy, xhat.shape), xhat, self._inv_std, w)
         if self.weight is not None:
-            lead = tuple(range(dy.ndim - 1))
-            self.weight.accumulate((dy * xhat).sum(axis=lead))
-            self.bias.accumulate(dy.sum(axis=lead))
-            dxhat = dy * self.weight.data
-        else:
-            dxhat = dy
-        return self._inv_std * (
-            dxhat - dxhat.mean(axis=-1, keepdims=True) - xhat * (dxhat * xhat).mean(axis=-1, keepdims=True)
-        )
+            self.weight.accumulate(dw)
+            self.bias.accumulate(db)
+        return dx.reshape(self._shape)
 
     def extra_repr(self) -> str:
         return f"{self.dim}, eps={self.eps}"

@@ -1,0 +1,357 @@
+"""A tiny Vision Transformer (Dosovitskiy et al. 2021, "An Image is Worth 16x16 Words").
+
+::
+
+    images (B, C, H, W) ──PatchEmbed──▶ (B, N, D) patch tokens
+        ──prepend [cls]──▶ (B, 1+N, D) ──+ position embeddings──▶ tokens
+        ──TransformerBlock x depth──▶ ──LayerNorm──▶ pool (class token, or mean of patch tokens)
+        ──▶ (B, D) image embedding ──Linear head──▶ (B, classes) logits
+
+Position embeddings are either learned (a (1+N, D) parameter) or the fixed 2-D sine/cosine
+table of :func:`sincos_2d_table`. Without them the transformer sees a *set* of patches:
+shuffle the patches and every output token is shuffled the same way, so the class token
+(and the mean) is unchanged — lesson 06 runs that experiment.
+
+Pixels: uint8 images are divided by 255 (to [0, 1]); float images are used as given.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+
+import numpy as np
+
+from ..io import load_npz, save_npz
+from ..kernels.blas import blas_threads as _blas_threads
+from ..nn.attention import TransformerBlock, _trunc_normal_
+from ..nn.linear import Linear
+from ..nn.losses import CrossEntropyLoss
+from ..nn.module import Module, Parameter, make_rng
+from ..nn.norm import LayerNorm
+from ..nn.optim import Adam
+from ..progress import progress as progress_bar
+from .patch_embed import PatchEmbed
+
+
+# ------------------------------------------------------------------ position tables
+def sinusoidal_table(n_positions: int, dim: int, base: float = 10000.0) -> np.ndarray:
+    """The Transformer's fixed position code (Vaswani et al. 2017): (n_positions, dim) float64.
+
+    ``PE[pos, 2i] = sin(pos / base^(2i/dim))`` and ``PE[pos, 2i+1] = cos(pos / base^(2i/dim))``:
+    each pair of columns is a clock turning at its own frequency, from one radian per
+    position down to ``1/base`` radians per position. ``dim`` must be even.
+    """
+    if n_positions < 1 or dim < 2 or dim % 2:
+        raise ValueError(f"need n_positions >= 1 and an even dim >= 2, got {n_positions} and {dim}")
+    pos = np.arange(n_positions, dtype=np.float64)[:, None]
+    freq = base ** (-np.arange(0, dim, 2, dtype=np.float64) / dim)    # (dim/2,)
+    table = np.empty((n_positions, dim), dtype=np.float64)
+    table[:, 0::2] = np.sin(pos * freq)
+    table[:, 1::2] = np.cos(pos * freq)
+    return table
+
+
+def sincos_2d_table(grid_size, dim: int, base: float = 10000.0) -> np.ndarray:
+    """Fixed 2-D position code for a (gh, gw) grid of patches: (gh*gw, dim) float64.
+
+    Patch ``n = i*gw + j`` (row i, column j) gets ``[sinusoidal(i) | sinusoidal(j)]``, each half
+    ``dim/2`` wide (as in MAE), so nearby patches get similar codes along both axes.
+    ``dim`` must be divisible by 4.
+    """
+    gh, gw = grid_size
+    if dim % 4:
+        raise ValueError(f"a 2-D sine/cosine table needs dim divisible by 4, got {dim}")
+    rows = sinusoidal_table(gh, dim // 2, base)
+    cols = sinusoidal_table(gw, dim // 2, base)
+    return np.concatenate([np.repeat(rows, gw, axis=0), np.tile(cols, (gh, 1))], axis=1)
+
+
+def images_to_float(images, dtype=np.float32) -> np.ndarray:
+    """uint8 pixels -> ``x / 255`` in [0, 1]; float arrays pass through (as ``dtype``)."""
+    images = np.asarray(images)
+    if images.dtype == np.uint8:
+        return images.astype(dtype) * np.dtype(dtype).type(1.0 / 255.0)
+    if images.dtype == np.bool_ or not (np.issubdtype(images.dtype, np.floating)
+                                        or np.issubdtype(images.dtype, np.integer)):
+        raise TypeError(f"images must be uint8 or float, got dtype {images.dtype}")
+    return images.astype(dtype, copy=False)
+
+
+def lr_at(step: int, total_steps: int, lr: float, schedule: str, warmup_steps: int, min_lr: float = 0.0) -> float:
+    """Learning rate at ``step`` (0-based) of ``total_steps``.
+
+    ``"constant"``: ``lr`` (after the warm-up). ``"cosine"``: linear warm-up from ``lr/warmup``
+    to ``lr`` over ``warmup_steps``, then ``min_lr + (lr - min_lr) (1 + cos(pi s)) / 2`` with
+    ``s`` going from 0 to 1 over the remaining steps.
+    """
+    if step < warmup_steps:
+        return lr * (step + 1) / warmup_steps
+    if schedule == "constant":
+        return lr
+    span = max(total_steps - warmup_steps, 1)
+    s = min((step - warmup_steps) / span, 1.0)
+    return min_lr + (lr - min_lr) * 0.5 * (1.0 + math.cos(math.pi * s))
+
+
+# ---------------------------------------------------------------------------- model
+class ViT(Module):
+    """Vision Transformer classifier whose class token is the image embedding.
+
+    images (B, H, W) or (B, C, H, W) -> logits (B, num_classes). The defaults are the tiny
+    MNIST model: 28x28 grey images, 7x7 patches (16 tokens + the class token), width 64,
+    2 blocks of 4 heads, MLP width 128.
+
+    ``pos_embed``: ``"learned"`` (trained, initialised N(0, 0.02^2)), ``"sincos"`` (the fixed
+    2-D table, not trained, zero for the class token) or ``"none"``. ``pool``: ``"cls"`` (the
+    class token's final vector) or ``"mean"`` (the mean of the patch tokens).
+    ``init="torch"`` (default) keeps PyTorch's default U(±1/sqrt(fan_in)) for every Linear;
+    ``init="timm"`` draws the blocks' and head's weights from a truncated N(0, 0.02^2) with
+    zero bias, as timm does (it learns more slowly in the first few hundred steps on MNIST).
+    """
+
+    def __init__(self, img_size=28, patch_size=7, in_chans: int = 1, num_classes: int = 10, embed_dim: int = 64,
+                 depth: int = 2, num_heads: int = 4, mlp_hidden: int = 128, pos_embed: str = "learned",
+                 pool: str = "cls", class_token: bool = True, qkv_bias: bool = True, approximate: str = "none",
+                 eps: float = 1e-6, init: str = "torch", *, rng=None, seed=None, dtype=np.float32):
+        if pos_embed not in ("learned", "sincos", "none"):
+            raise ValueError(f"pos_embed must be 'learned', 'sincos' or 'none', got {pos_embed!r}")
+        if pool not in ("cls", "mean"):
+            raise ValueError(f"pool must be 'cls' or 'mean', got {pool!r}")
+        if pool == "cls" and not class_token:
+            raise ValueError("pool='cls' needs class_token=True")
+        if init not in ("timm", "torch"):
+            raise ValueError(f"init must be 'timm' or 'torch', got {init!r}")
+        if depth < 1 or num_classes < 1:
+            raise ValueError(f"depth and num_classes must be positive, got {depth} and {num_classes}")
+        self.config = dict(img_size=img_size, patch_size=patch_size, in_chans=in_chans, num_classes=num_classes,
+                           embed_dim=embed_dim, depth=depth, num_heads=num_heads, mlp_hidden=mlp_hidden,
+                           pos_embed=pos_embed, pool=pool, class_token=class_token, qkv_bias=qkv_bias,
+                           approximate=approximate, eps=eps, init=init)
+        gen = make_rng(rng, seed)
+        self.patch_embed = PatchEmbed(img_size, patch_size, in_chans, embed_dim, rng=gen, dtype=dtype)
+        self.num_prefix = 1 if class_token else 0
+        self.pos_kind, self.pool = pos_embed, pool
+        n_tokens = self.patch_embed.num_patches + self.num_prefix
+        self.cls_token = Parameter((gen.standard_normal((1, 1, embed_dim)) * 1e-6).astype(dtype)) \
+            if class_token else None
+        self.pos_embed = None
+        self._fixed_pos = None
+        if pos_embed == "learned":
+            w = gen.standard_normal((1, n_tokens, embed_dim))
+            self.pos_embed = Parameter((np.clip(w, -2, 2) * 0.02).astype(dtype))
+        elif pos_embed == "sincos":
+            table = np.zeros((1, n_tokens, embed_dim))
+            table[0, self.num_prefix:] = sincos_2d_table(self.patch_embed.grid_size, embed_dim)
+            self._fixed_pos = table.astype(dtype)
+        self.blocks = [TransformerBlock(embed_dim, num_heads, mlp_hidden, qkv_bias=qkv_bias, approximate=approximate,
+                                        eps=eps, rng=gen, dtype=dtype) for _ in range(depth)]
+        self.norm = LayerNorm(embed_dim, eps=eps, dtype=dtype)
+        self.head = Linear(embed_dim, num_classes, rng=gen, dtype=dtype)
+        if init == "timm":
+            for block in self.blocks:
+                for lin in (block.attn.qkv, block.attn.proj, block.mlp.fc1, block.mlp.fc2):
+                    _trunc_normal_(lin, gen, 0.02)
+            _trunc_normal_(self.head, gen, 0.02)
+        self.embed_dim = embed_dim
+        self.history: dict[str, list] = {"loss": [], "test_accuracy": [], "epoch_seconds": [], "lr": []}
+        self._cache = None
+
+    # -------------------------------------------------------------- forward / backward
+    @property
+    def dtype(self):
+        return self.head.weight.data.dtype
+
+    def position_embeddings(self) -> np.ndarray | None:
+        """The (1, T, D) table added to the tokens (learned or fixed), or None."""
+        if self.pos_embed is not None:
+            return self.pos_embed.data
+        return self._fixed_pos
+
+    def forward_features(self, images) -> np.ndarray:
+        """Images -> final normalised tokens (B, T, D); token 0 is the class token if there is one."""
+        x = images_to_float(images, self.dtype)
+        tokens = self.patch_embed.forward(x)                      # (B, N, D)
+        b, n, d = tokens.shape
+        if self.cls_token is not None:
+            full = np.empty((b, n + 1, d), dtype=tokens.dtype)
+            full[:, 0] = self.cls_token.data[0, 0]
+            full[:, 1:] = tokens
+            tokens = full
+        pos = self.position_embeddings()
+        if pos is not None:
+            tokens += pos
+        for block in self.blocks:
+            tokens = block.forward(tokens)
+        t = tokens.shape[1]
+        return self.norm.forward(tokens.reshape(b * t, d)).reshape(b, t, d)
+
+    def pool_tokens(self, tokens: np.ndarray) -> np.ndarray:
+        """(B, T, D) -> (B, D): the class token, or the mean of the patch tokens."""
+        if self.pool == "cls":
+            return tokens[:, 0]
+        return tokens[:, self.num_prefix:].mean(axis=1)
+
+    def forward(self, images):
+        tokens = self.forward_features(images)
+        self._cache = tokens.shape
+        return self.head.forward(np.ascontiguousarray(self.pool_tokens(tokens)))
+
+    def backward(self, dlogits):
+        b, t, d = self._cache
+        dpooled = self.head.backward(dlogits)                     # (B, D)
+        dtokens = np.zeros((b, t, d), dtype=dpooled.dtype)
+        if self.pool == "cls":
+            dtokens[:, 0] = dpooled
+        else:
+            dtokens[:, self.num_prefix:] = (dpooled / (t - self.num_prefix))[:, None, :]
+        dtokens = self.norm.backward(dtokens.reshape(b * t, d)).reshape(b, t, d)
+        for block in reversed(self.blocks):
+            dtokens = block.backward(dtokens)
+        if self.pos_embed is not None:
+            self.pos_embed.accumulate(dtokens.sum(axis=0, keepdims=True))
+        if self.cls_token is not None:
+            self.cls_token.accumulate(dtokens[:, 0].sum(axis=0).reshape(1, 1, d))
+        return self.patch_embed.backward(dtokens[:, self.num_prefix:])
+
+    # ----------------------------------------------------------------- using the model
+    def _batches(self, n: int, batch_size: int):
+        return range(0, n, batch_size)
+
+    def embed(self, images, batch_size: int = 512) -> np.ndarray:
+        """Image embeddings (N, D): the pooled, normalised token (class token by default)."""
+        was_training = self.training
+        self.eval()
+        try:
+            out = [np.array(self.pool_tokens(self.forward_features(images[i:i + batch_size])))
+                   for i in self._batches(len(images), batch_size)]
+        finally:
+            self.train(was_training)
+        return np.concatenate(out) if out else np.zeros((0, self.embed_dim), self.dtype)
+
+    def predict_logits(self, images, batch_size: int = 512) -> np.ndarray:
+        """Logits (N, num_classes), computed in batches."""
+        return self.head.forward(self.embed(images, batch_size))
+
+    def predict(self, images, batch_size: int = 512) -> np.ndarray:
+        """Predicted class ids (N,)."""
+        return self.predict_logits(images, batch_size).argmax(axis=1)
+
+    def score(self, images, labels, batch_size: int = 512) -> float:
+        """Accuracy on (images, labels)."""
+        return float((self.predict(images, batch_size) == np.asarray(labels)).mean())
+
+    def attention_maps(self, images, block: int = -1) -> np.ndarray:
+        """Attention weights (B, H, T, T) of one block for these images (row i: where token i looks)."""
+        attn = self.blocks[block].attn
+        attn.store_attention = True
+        try:
+            self.forward_features(images)
+            maps = attn.attention
+        finally:
+            attn.store_attention = False
+            attn.attention = None
+        return maps
+
+    def fit(self, x, y, epochs: int = 3, batch_size: int = 128, lr: float = 1e-3, schedule: str = "constant",
+            warmup_steps: int | None = None, min_lr: float = 0.0, weight_decay: float = 0.0, x_test=None,
+            y_test=None, seed: int | None = 0, progress: bool = True, callbacks=(), blas_threads: int | None = 1
+            ) -> dict:
+        """Train with Adam and cross-entropy; returns (and extends) :attr:`history`.
+
+        ``schedule="constant"`` keeps ``lr`` (after an optional warm-up); ``"cosine"`` warms up
+        linearly over ``warmup_steps`` (default: 5% of all steps, at least 1) and then decays
+        along a half cosine to ``min_lr`` (see :func:`lr_at`). Batches are a fresh permutation
+        each epoch drawn from ``seed``. ``history`` records per epoch the mean training loss
+        (float64), the test accuracy (if ``x_test``/``y_test`` are given), the seconds taken
+        and the last learning rate. After each epoch every ``callback(model, epoch, history)`` in
+        ``callbacks`` is called (epoch 0-based; its time is not counted in ``epoch_seconds``).
+
+        ``blas_threads=1`` (default) runs NumPy's OpenBLAS on one thread while training: this
+        model's matrices are small, and a second BLAS thread gains ~25% on an idle machine but
+        can cost 10x on a busy one (see :mod:`minembed.kernels.blas`). ``None`` leaves it alone.
+        """
+        with _blas_threads(blas_threads):
+            return self._fit(x, y, epochs, batch_size, lr, schedule, warmup_steps, min_lr, weight_decay, x_test,
+                             y_test, seed, progress, callbacks)
+
+    def _fit(self, x, y, epochs, batch_size, lr, schedule, warmup_steps, min_lr, weight_decay, x_test, y_test,
+             seed, progress, callbacks) -> dict:
+        if schedule not in ("constant", "cosine"):
+            raise ValueError(f"schedule must be 'constant' or 'cosine', got {schedule!r}")
+        y = np.asarray(y)
+        if len(x) != len(y):
+            raise ValueError(f"x has {len(x)} images but y has {len(y)} labels")
+        if epochs < 1 or batch_size < 1:
+            raise ValueError(f"epochs and batch_size must be positive, got {epochs} and {batch_size}")
+        n = len(x)
+        steps_per_epoch = -(-n // batch_size)
+        total = epochs * steps_per_epoch
+        if warmup_steps is None:
+            warmup_steps = max(1, total // 20) if schedule == "cosine" else 0
+        rng = np.random.default_rng(seed)
+        opt = Adam(self.parameters(), lr=lr, weight_decay=weight_decay)
+        loss_fn = CrossEntropyLoss()
+        self.train()
+        step = 0
+        for epoch in range(epochs):
+            start = time.perf_counter()
+            order = rng.permutation(n)
+            total_loss, seen = 0.0, 0
+            bar = progress_bar(range(steps_per_epoch), enabled=progress, desc=f"epoch {epoch + 1}/{epochs}",
+                               leave=False)
+            for i in bar:
+                idx = order[i * batch_size:(i + 1) * batch_size]
+                opt.lr = lr_at(step, total, lr, schedule, warmup_steps, min_lr)
+                self.zero_grad()
+                loss = loss_fn(self.forward(x[idx]), y[idx])
+                self.backward(loss_fn.backward())
+                opt.step()
+                step += 1
+                total_loss += loss * len(idx)
+                seen += len(idx)
+                if i % 20 == 0:
+                    bar.set_postfix(loss=f"{total_loss / seen:.4f}", lr=f"{opt.lr:.2e}")
+            bar.close()
+            self.history["epoch_seconds"].append(time.perf_counter() - start)
+            self.history["loss"].append(total_loss / max(seen, 1))
+            self.history["lr"].append(opt.lr)
+            if x_test is not None and y_test is not None:
+                self.history["test_accuracy"].append(self.score(x_test, y_test))
+                self.train()
+            for callback in callbacks:
+                callback(self, epoch, self.history)
+        self.eval()
+        return self.history
+
+    # ------------------------------------------------------------------- saving
+    def save(self, path) -> None:
+        """Parameters plus the constructor arguments (as a JSON string array) in one ``.npz``."""
+        save_npz(path, __config__=np.array(json.dumps(self.config)), **self.state_dict())
+
+    def load(self, path) -> ViT:
+        """Load parameters saved by :meth:`save` into this identically configured model."""
+        state = load_npz(path)
+        state.pop("__config__", None)
+        self.load_state_dict(state)
+        return self
+
+    @classmethod
+    def from_file(cls, path) -> ViT:
+        """Rebuild a model saved by :meth:`save` (its configuration is stored in the file)."""
+        state = load_npz(path)
+        if "__config__" not in state:
+            raise ValueError(f"{path} has no __config__ entry; build the ViT yourself and call .load()")
+        config = json.loads(str(state.pop("__config__")))
+        for key in ("img_size", "patch_size"):
+            if isinstance(config[key], list):
+                config[key] = tuple(config[key])
+        model = cls(**config, seed=0)
+        model.load_state_dict(state)
+        return model
+
+    def extra_repr(self) -> str:
+        c = self.config
+        return (f"patch={c['patch_size']}, tokens={self.patch_embed.num_patches}+{self.num_prefix}, "
+                f"dim={c['embed_dim']}, depth={c['depth']}, heads={c['num_heads']}, mlp={c['mlp_hidden']}, "
+                f"pos={c['pos_embed']}, pool={c['pool']}")
