@@ -42,11 +42,11 @@ them in the same pass that computes the norms), so the kernels never compare a N
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from numba import prange
 
-from .jit import jit, jit_enabled
+from .jit import get_num_threads, jit, jit_enabled
 from .validate import as_index_array
 
 METRICS = ("cosine", "dot", "euclidean")
@@ -67,9 +67,11 @@ def row_norms_checked_reference(x: np.ndarray) -> tuple[np.ndarray, int]:
     return np.sqrt((x64 * x64).sum(axis=1)), int(bad[0]) if bad.size else -1
 
 
-@jit(nogil=True, cache=True, parallel=True)
+@jit(nogil=True, cache=True)
 def _row_norms_kernel(x, out):
-    for i in prange(x.shape[0]):
+    # Serial on purpose: it is memory-bound, and an OpenMP pool woken here would keep spinning
+    # while BLAS works next (see the note on parallelism below).
+    for i in range(x.shape[0]):
         acc = 0.0
         for j in range(x.shape[1]):
             v = np.float64(x[i, j])
@@ -221,26 +223,50 @@ def _push_row(row, col0, aux, mode, hs, hi, k, ex_ids, ex_lo, ex_hi):
                 thr = hs[0]
 
 
-@jit(nogil=True, cache=True, parallel=True)
-def _select_block_kernel(block, n_rows, n_cols, q0, col0, aux, mode, heap_s, heap_i, ex_ptr, ex_ids):
-    """Fold one score block into the per-query heaps.
+@jit(nogil=True, cache=True)
+def _select_rows_kernel(block, r0, r1, n_cols, q0, col0, aux, mode, heap_s, heap_i, ex_ptr, ex_ids):
+    """Fold rows r0..r1 of one score block into their queries' heaps.
 
     block[r, :n_cols] holds the scores of query q0 + r against database rows col0 .. col0 + n_cols;
-    aux[col0:col0 + n_cols] the per-row factor (cosine) or offset (euclidean). Parallel over queries:
-    every query owns its heap, so threads never share memory they write.
+    aux[col0:col0 + n_cols] the per-row factor (cosine) or offset (euclidean). Each query owns its
+    heap, so calls on disjoint row ranges can run in parallel threads (the kernel drops the GIL).
     """
     k = heap_s.shape[1]
-    for r in prange(n_rows):
+    for r in range(r0, r1):
         q = q0 + r
         _push_row(block[r, :n_cols], col0, aux[col0:col0 + n_cols], mode, heap_s[q], heap_i[q], k,
                   ex_ids, ex_ptr[q], ex_ptr[q + 1])
 
 
-@jit(nogil=True, cache=True, parallel=True)
+# Parallelism. The score blocks come from BLAS, which has its own thread pool; an OpenMP
+# (prange) pool next to it keeps spinning between calls and steals the cores BLAS needs,
+# which on a busy 2-core machine cost up to half the speed. So the selection is split over
+# plain Python threads instead: they sleep when idle, and the kernel runs without the GIL.
+_POOL: ThreadPoolExecutor | None = None
+_MIN_PARALLEL = 1 << 16  # scores per block below which one thread is faster
+
+
+def _select_block(block, n_rows, n_cols, q0, col0, aux, mode, heap_s, heap_i, ex_ptr, ex_ids):
+    global _POOL
+    threads = min(get_num_threads(), n_rows)
+    if threads <= 1 or n_rows * n_cols < _MIN_PARALLEL:
+        _select_rows_kernel(block, 0, n_rows, n_cols, q0, col0, aux, mode, heap_s, heap_i, ex_ptr, ex_ids)
+        return
+    if _POOL is None or _POOL._max_workers < threads - 1:
+        _POOL = ThreadPoolExecutor(max(1, threads - 1), thread_name_prefix="minembed-topk")
+    bounds = np.linspace(0, n_rows, threads + 1).astype(np.int64)
+    futures = [_POOL.submit(_select_rows_kernel, block, bounds[t], bounds[t + 1], n_cols, q0, col0, aux, mode,
+                            heap_s, heap_i, ex_ptr, ex_ids) for t in range(1, threads)]
+    _select_rows_kernel(block, 0, bounds[1], n_cols, q0, col0, aux, mode, heap_s, heap_i, ex_ptr, ex_ids)
+    for f in futures:
+        f.result()
+
+
+@jit(nogil=True, cache=True)
 def _finish_kernel(heap_s, heap_i, qsq, mode):
     """Sort every heap (score desc, index asc) in place; mark padding; convert euclidean keys."""
     k = heap_s.shape[1]
-    for q in prange(heap_s.shape[0]):
+    for q in range(heap_s.shape[0]):
         hs = heap_s[q]
         hi = heap_i[q]
         # Heap-sort: repeatedly move the worst pair to the end of the shrinking heap.
@@ -355,8 +381,7 @@ def blocked_select(n_q: int, n_db: int, k: int, score_block, aux: np.ndarray, mo
             c1 = min(n_db, c0 + mb)
             out = buf[:(q1 - q0) * (c1 - c0)].reshape(q1 - q0, c1 - c0)
             score_block(q0, q1, c0, c1, out)
-            _select_block_kernel(out, q1 - q0, c1 - c0, q0, c0, aux, mode, heap_s, heap_i,
-                                 exclude_ptr, exclude_ids)
+            _select_block(out, q1 - q0, c1 - c0, q0, c0, aux, mode, heap_s, heap_i, exclude_ptr, exclude_ids)
     _finish_kernel(heap_s, heap_i, qsq, mode)
     return heap_i, heap_s
 
