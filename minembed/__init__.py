@@ -3,7 +3,7 @@
     import minembed as me
     emb = me.Embedding(10_000, 64, seed=0)
 """
-from . import datasets, kernels, nn
+from . import datasets, kernels, nn, text
 from .datasets import load_corpus, load_mnist, load_sources
 from .nn import (
     GELU,
@@ -22,6 +22,7 @@ from .nn import (
     Sequential,
     Tanh,
 )
+from .text import TokenizedLines, Vocab, Word2Vec, WordVectors, tokenize
 
 __version__ = "0.1.0"
 
@@ -30,4 +31,5 @@ __all__ = [
     "Module", "Parameter", "Sequential", "Linear", "ReLU", "Tanh", "GELU", "Dropout", "LayerNorm",
     "Embedding", "EmbeddingBag", "CrossEntropyLoss", "BCEWithLogitsLoss", "SGD", "Adam",
     "load_corpus", "load_sources", "load_mnist",
+    "text", "Vocab", "tokenize", "TokenizedLines", "Word2Vec", "WordVectors",
 ]
