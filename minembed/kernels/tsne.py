@@ -144,8 +144,7 @@ def _tsne_gradient_kernel(y, p, exaggeration, attract, repel, zrow):
         zrow[i] = z
 
 
-@jit(nogil=True, cache=True, parallel=True, fastmath=True)
-def _tsne_gradient_kernel_2d(y0, y1, p, exaggeration, attract, repel, zrow):
+def _tsne_gradient_2d(y0, y1, p, exaggeration, attract, repel, zrow):
     # The 2-D case with the coordinates as two contiguous columns and no branch in the inner
     # loop, so LLVM vectorises it: the j == i term needs no test, since there d = 0 adds
     # nothing to either sum (p_ii = 0) and exactly w = 1 to z, which is taken off after.
@@ -177,6 +176,13 @@ def _tsne_gradient_kernel_2d(y0, y1, p, exaggeration, attract, repel, zrow):
         zrow[i] = z - 1.0
 
 
+# Two compiled versions of the same loop: with few points a parallel region costs more than it
+# saves (and on a busy machine its barrier can wait a whole scheduler slice for the other thread).
+_tsne_gradient_kernel_2d = jit(nogil=True, cache=True, parallel=True, fastmath=True)(_tsne_gradient_2d)
+_tsne_gradient_kernel_2d_serial = jit(nogil=True, cache=True, fastmath=True)(_tsne_gradient_2d)
+_PARALLEL_MIN_POINTS = 600
+
+
 def tsne_gradient(y: np.ndarray, p: np.ndarray, exaggeration: float = 1.0) -> tuple[np.ndarray, float]:
     """dKL/dy (N, c) and Z, in one pass over the pairs without N x N temporaries.
 
@@ -192,7 +198,8 @@ def tsne_gradient(y: np.ndarray, p: np.ndarray, exaggeration: float = 1.0) -> tu
     repel = np.empty_like(y)
     zrow = np.empty(y.shape[0])
     if y.shape[1] == 2:
-        _tsne_gradient_kernel_2d(np.ascontiguousarray(y[:, 0]), np.ascontiguousarray(y[:, 1]), p,
+        kernel = _tsne_gradient_kernel_2d if y.shape[0] >= _PARALLEL_MIN_POINTS else _tsne_gradient_kernel_2d_serial
+        kernel(np.ascontiguousarray(y[:, 0]), np.ascontiguousarray(y[:, 1]), p,
                                  float(exaggeration), attract, repel, zrow)
     else:
         _tsne_gradient_kernel(y, p, float(exaggeration), attract, repel, zrow)
