@@ -61,7 +61,47 @@ def source_classifier(out_dir: Path, quick: bool = False) -> None:
     print(f"[classifier] loss curve saved to {path}")
 
 
-PARTS = [source_classifier]
+def similarity_maps(out_dir: Path, quick: bool = False) -> None:
+    """Nearest neighbours, analogies and a t-SNE map of word2vec vectors, plus a Projector export."""
+    from .datasets import load_corpus
+    from .similarity import ExactIndex, analogy, normalize
+    from .text import Word2Vec
+    from .viz import export_projector, plot_embeddings
+
+    start = time.perf_counter()
+    model = Word2Vec(sentences=load_corpus("sample"), vector_size=48, window=5, min_count=5, sg=1, negative=5,
+                     epochs=1 if quick else 2, workers=2, seed=1, progress=False)
+    words, unit = model.wv.index_to_key, normalize(model.wv.vectors)
+    print(f"[similarity] word2vec (skip-gram) on the bundled sample: {len(words):,} words in "
+          f"{time.perf_counter() - start:.1f} s")
+    index = ExactIndex(unit, metric="dot")  # unit rows: dot product = cosine
+    for word in ("god", "three", "war", "woman"):
+        if word in model.wv:
+            i = model.wv.get_index(word)
+            ids, scores = index.search(unit[i], 6, exclude=[i])
+            print(f"  {word:>6s}: " + ", ".join(f"{words[j]} ({s:.2f})" for j, s in zip(ids, scores, strict=True)))
+    for a, b, c in (("he", "his", "she"), ("go", "went", "come"), ("man", "king", "woman")):
+        if all(w in model.wv for w in (a, b, c)):
+            ids, _ = analogy(unit, *(model.wv.get_index(w) for w in (a, b, c)), k=3, method="mul", normalized=True)
+            print(f"  {a}:{b} :: {c}:? -> {', '.join(words[j] for j in ids)} (3CosMul)")
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    top = slice(50, 250 if quick else 400)
+    fig, _ = plot_embeddings(unit[top], words[top], method="tsne", perplexity=15, seed=0,
+                             n_iter=500 if quick else 1000, title="t-SNE of frequent words (word2vec, bundled corpus)")
+    path = out_dir / "word_map_tsne.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    export_projector(model.wv.vectors[:2000], words[:2000], out_dir / "projector")
+    print(f"[similarity] map saved to {path}; Projector files in {out_dir / 'projector'} "
+          f"(load vectors.tsv + metadata.tsv at https://projector.tensorflow.org)")
+
+
+PARTS = [source_classifier, similarity_maps]
 
 
 def run_demo(out_dir="minembed-demo", quick: bool = False) -> None:
