@@ -218,3 +218,27 @@ def test_bad_arguments_are_rejected():
         ks.topk_blocked(q, db, 1, "manhattan")
     with pytest.raises(ValueError, match="float32"):
         ks.topk_blocked(q.astype(np.float64), db, 1, "dot")
+
+
+@pytest.mark.parametrize("metric", ks.METRICS)
+@pytest.mark.parametrize("threads", [1, 2])
+def test_few_query_scan_equals_blocked_path_and_reference(rng, metric, threads, monkeypatch):
+    # Few queries take the one-pass scan (row ranges on threads, heaps merged); many take BLAS blocks.
+    # Integer data: exact scores, many ties, some straddling the boundary between the two row ranges.
+    monkeypatch.setattr(ks, "get_num_threads", lambda: threads)
+    queries = rng.integers(-2, 3, (ks.SCAN_MAX_QUERIES, 8)).astype(np.float32)
+    database = rng.integers(-2, 3, (20_000, 8)).astype(np.float32)
+    database[10_000:10_050] = database[:50]  # duplicates on both sides of the split
+    exclude = [rng.choice(20_000, 30, replace=False) for _ in range(ks.SCAN_MAX_QUERIES)]
+    scan = _run(queries, database, 40, metric, exclude=exclude)
+    many = np.concatenate([queries, queries[:1].repeat(ks.SCAN_MAX_QUERIES, 0)])  # > SCAN_MAX_QUERIES rows
+    blocked = _run(many, database, 40, metric, exclude=exclude + exclude[:1] * ks.SCAN_MAX_QUERIES)
+    ref = ks.topk_reference(queries, database, 40, metric, exclude)
+    if metric == "cosine":
+        keys = _all_keys(queries, database, metric)
+        assert_same_topk(scan, ref, keys, 1e-6)
+        assert_same_topk((blocked[0][:len(queries)], blocked[1][:len(queries)]), ref, keys, 1e-6)
+    else:
+        np.testing.assert_array_equal(scan[0], ref[0])
+        np.testing.assert_array_equal(blocked[0][:len(queries)], ref[0])
+        np.testing.assert_allclose(scan[1], ref[1], rtol=1e-6)
