@@ -59,6 +59,16 @@ MEMORY_SCRIPT = textwrap.dedent("""
     import resource, sys, time
     import numpy as np
     sys.path.insert(0, {repo!r})
+
+    def peak_mb():
+        # VmHWM is this process's own high-water mark. (ru_maxrss is not: Linux carries the parent's
+        # peak across fork + exec into it, which would count the benchmark's own arrays.)
+        try:
+            with open("/proc/self/status") as fh:
+                return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM")) / 1024
+        except (OSError, StopIteration):
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
     from minembed.similarity import topk
     m, d, q, k = {m}, {d}, {q}, {k}
     rng = np.random.default_rng(0)
@@ -67,11 +77,11 @@ MEMORY_SCRIPT = textwrap.dedent("""
         db[s:s + 100_000] = rng.standard_normal((min(100_000, m - s), d), dtype=np.float32)
     queries = rng.standard_normal((q, d), dtype=np.float32)
     topk(queries[:2], db[:1000], k, metric="cosine")  # compile outside the measurement
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    before = peak_mb()
     t = time.perf_counter()
     idx, scores = topk(queries, db, k, metric="cosine")
     elapsed = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_mb()
     print(f"{{before:.0f}} {{peak:.0f}} {{elapsed:.2f}} {{idx.shape[0]}}")
 """)
 
