@@ -191,7 +191,11 @@ class Word2Vec:
 
     def _setup_tables(self):
         counts = self.vocab.counts
-        self.cum_table = sgns.cum_table(counts, self.ns_exponent) if self.negative else np.ones(1, np.int64)
+        if self.negative:
+            self.cum_table = sgns.cum_table(counts, self.ns_exponent)
+            self.guide = sgns.guide_table(self.cum_table)
+        else:
+            self.cum_table, self.guide = np.ones(1, np.int64), np.zeros(3, np.int32)
         self.keep = sgns.keep_thresholds(counts, self.sample)
         if self.hs:
             self.codes, self.points, self.code_lengths = sgns.huffman_tree(counts)
@@ -246,7 +250,7 @@ class Word2Vec:
                         stop = min(first + per_call, n_chunks)
                         loss, n = sgns.train_chunks(
                             encoded.ids, encoded.offsets, bounds, seeds, first, stop, self.workers, self.wv.vectors,
-                            self.syn1, self.syn1neg, self.keep, self.cum_table, self.codes, self.points,
+                            self.syn1, self.syn1neg, self.keep, self.cum_table, self.guide, self.codes, self.points,
                             self.code_lengths, self.sg, self.cbow_mean, self.hs, self.negative, self.window, a0, a1,
                             done_before, epochs * n_words, sig, nlogsig)
                         loss_sum += loss
