@@ -322,7 +322,7 @@ def _chunk_bounds(offsets: np.ndarray, chunk_words: int) -> np.ndarray:
 
 # ----------------------------------------------------------------- NumPy reference
 def train_epoch_numpy(model: Word2Vec, corpus: EncodedCorpus, rng: np.random.Generator, a0: float, a1: float,
-                      done_before: int, total_words: int, batch_words: int = 512):
+                      done_before: int, total_words: int, batch_words: int = 64):
     """One epoch of the same algorithm in vectorised NumPy mini-batches (the readable version).
 
     For each batch of about ``batch_words`` words: subsample, draw reduced windows, list every
