@@ -61,7 +61,31 @@ def source_classifier(out_dir: Path, quick: bool = False) -> None:
     print(f"[classifier] loss curve saved to {path}")
 
 
-PARTS = [source_classifier]
+def word_vectors(out_dir: Path, quick: bool = False) -> None:
+    """Skip-gram word2vec on the bundled ~1M-token corpus: neighbours and an analogy."""
+    from .datasets import load_corpus
+    from .text import Word2Vec
+
+    epochs = 2 if quick else 5
+    start = time.perf_counter()
+    model = Word2Vec(load_corpus("sample"), vector_size=50, window=5, min_count=5, sg=1, negative=5, sample=1e-3,
+                     epochs=epochs, seed=1, workers=2, progress=False)
+    wv = model.wv
+    print(f"[word2vec] {len(wv)} words x {model.vector_size} dims, {model.corpus_total_words:,} tokens, "
+          f"{epochs} epoch(s) in {time.perf_counter() - start:.1f} s ({model.train_words_per_second:,.0f} words/s); "
+          f"loss per epoch {', '.join(f'{x:.3f}' for x in model.loss_history)}")
+    for word in ("god", "king", "water", "president", "love"):
+        if word in wv:
+            print(f"  nearest to {word!r}: {', '.join(w for w, _ in wv.most_similar(word, topn=6))}")
+    a, b, c = "man", "king", "woman"
+    answer = wv.most_similar(positive=[b, c], negative=[a], topn=3)
+    print(f"  {a} : {b} :: {c} : ?  ->  {', '.join(f'{w} ({s:.2f})' for w, s in answer)}")
+    path = out_dir / "word_vectors.npz"
+    wv.save(path)
+    print(f"[word2vec] vectors saved to {path}")
+
+
+PARTS = [source_classifier, word_vectors]
 
 
 def run_demo(out_dir="minembed-demo", quick: bool = False) -> None:

@@ -262,9 +262,10 @@ def _output_layer(h, e, center, syn1, syn1neg, hs, negative, cum, guide, gshift,
 @jit(nogil=True, cache=True, fastmath=True)
 def _train_chunks(ids, offsets, bounds, seeds, first, stop, step, syn0, syn1, syn1neg, keep, cum, guide, codes, points,
                   lengths, sg, cbow_mean, hs, negative, window, alpha0, alpha1, done_before, total_words, sig,
-                  nlogsig, max_len):
+                  nlogsig, max_len, progress, slot):
     """Train on chunks ``first, first + step, ... < stop``; chunk c is sentences
-    ``bounds[c]:bounds[c + 1]`` with seed ``seeds[c]``. Returns (loss sum, examples)."""
+    ``bounds[c]:bounds[c + 1]`` with seed ``seeds[c]``. Returns (loss sum, examples). After each
+    chunk, ``progress[slot]`` holds the words this thread has done (read by the progress bar)."""
     dim = syn0.shape[1]
     h = np.empty(dim, dtype=syn0.dtype)
     e = np.empty(dim, dtype=syn0.dtype)
@@ -276,12 +277,13 @@ def _train_chunks(ids, offsets, bounds, seeds, first, stop, step, syn0, syn1, sy
         gshift -= 1
     loss = 0.0
     examples = 0
+    words_done = 0
     for c in range(first, stop, step):
         state = seeds[c]
         for s in range(bounds[c], bounds[c + 1]):
             # linear decay by corpus position, so it does not depend on how chunks meet threads
-            progress = (done_before + offsets[s]) / total_words
-            alpha = max(alpha1, alpha0 - (alpha0 - alpha1) * progress)
+            frac = (done_before + offsets[s]) / total_words
+            alpha = max(alpha1, alpha0 - (alpha0 - alpha1) * frac)
             n = 0
             for p in range(offsets[s], offsets[s + 1]):  # frequent-word subsampling
                 w = ids[p]
@@ -334,31 +336,36 @@ def _train_chunks(ids, offsets, bounds, seeds, first, stop, step, syn0, syn1, sy
                             ctx = sent[j]
                             for d in range(dim):
                                 syn0[ctx, d] += e[d]
+        words_done += offsets[bounds[c + 1]] - offsets[bounds[c]]
+        progress[slot] = words_done
     return loss, examples
 
 
 @jit(nogil=True, cache=True, fastmath=True, parallel=True)
 def _train_chunks_parallel(ids, offsets, bounds, seeds, first, stop, workers, syn0, syn1, syn1neg, keep, cum, guide,
                            codes, points, lengths, sg, cbow_mean, hs, negative, window, alpha0, alpha1, done_before,
-                           total_words, sig, nlogsig, max_len, losses, counts):
-    # Hogwild: thread t takes chunks first + t, first + t + workers, ...; no locks on the tables.
+                           total_words, sig, nlogsig, max_len, progress, losses, counts):
+    # Hogwild: thread t takes chunks first + t, first + t + workers, ...; no locks on the tables, no
+    # barrier until the end. Progress slots are 8 int64 (one cache line) apart: no false sharing.
     for t in prange(workers):
         lo_, n = _train_chunks(ids, offsets, bounds, seeds, first + t, stop, workers, syn0, syn1, syn1neg, keep,
                                cum, guide, codes, points, lengths, sg, cbow_mean, hs, negative, window, alpha0, alpha1,
-                               done_before, total_words, sig, nlogsig, max_len)
+                               done_before, total_words, sig, nlogsig, max_len, progress, 8 * t)
         losses[t] = lo_
         counts[t] = n
 
 
 def train_chunks(ids, offsets, bounds, seeds, first, stop, workers, syn0, syn1, syn1neg, keep, cum, guide, codes,
                  points, lengths, sg, cbow_mean, hs, negative, window, alpha0, alpha1, done_before, total_words, sig,
-                 nlogsig) -> tuple[float, int]:
+                 nlogsig, progress=None) -> tuple[float, int]:
     """Checked entry point: train on chunks ``first:stop`` with ``workers`` Hogwild threads.
 
     ids (N,) int32 in [0, V); offsets (S+1,) int64 from 0 to N; bounds (C+1,) int64 sentence
     indices; seeds (C,) uint64; syn0/syn1neg (V, D) and syn1 (V, D) float32 (syn1 may be (0, D)
     when hs is off); keep (V,) int64; cum (V,) int64; codes/points (V, L); lengths (V,).
-    Returns (sum of losses, number of examples), summed over threads in float64.
+    Returns (sum of losses, number of examples), summed over threads in float64. ``progress``
+    (int64, at least ``8 * workers`` entries) receives each thread's words done at ``8 * t`` while it
+    runs; the call releases the GIL, so another Python thread can show it.
     """
     v, dim = syn0.shape
     for name, a in (("syn0", syn0), ("syn1", syn1), ("syn1neg", syn1neg)):
@@ -388,17 +395,21 @@ def train_chunks(ids, offsets, bounds, seeds, first, stop, workers, syn0, syn1, 
         raise ValueError("Huffman codes/points do not match the vocabulary")
     if not hs:  # the kernel never reads them; keep the types fixed for the compiled signature
         codes, points, lengths = codes[:0], points[:0], lengths[:0]
+    if progress is None:
+        progress = np.zeros(8 * workers, dtype=np.int64)
+    if progress.dtype != np.int64 or progress.shape[0] < 8 * workers:
+        raise ValueError("progress must be an int64 array of at least 8 * workers entries")
     max_len = int(np.diff(offsets).max()) if len(offsets) > 1 else 0
     args = (ids, offsets, bounds, seeds)
     rest = (syn0, syn1, syn1neg, keep, cum, guide, codes, points, lengths, bool(sg), bool(cbow_mean), bool(hs),
             int(negative), int(window), float(alpha0), float(alpha1), float(done_before), float(total_words), sig,
             nlogsig, max(max_len, 1))
     if workers == 1:
-        loss, n = _train_chunks(*args, int(first), int(stop), 1, *rest)
+        loss, n = _train_chunks(*args, int(first), int(stop), 1, *rest, progress, 0)
         return float(loss), int(n)
     losses = np.zeros(workers, dtype=np.float64)
     counts = np.zeros(workers, dtype=np.int64)
-    _train_chunks_parallel(*args, int(first), int(stop), int(workers), *rest, losses, counts)
+    _train_chunks_parallel(*args, int(first), int(stop), int(workers), *rest, progress, losses, counts)
     return float(losses.sum()), int(counts.sum())
 
 
