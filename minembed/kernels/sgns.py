@@ -57,7 +57,7 @@ from .jit import jit
 MAX_EXP = 6.0
 TABLE_STEPS = 4096
 _SCALE = TABLE_STEPS / (2.0 * MAX_EXP)
-CUM_TABLE_DOMAIN = 2**31 - 1
+CUM_TABLE_DOMAIN = 2**31  # random numbers are 31-bit: r in [0, 2**31)
 
 _MULT = np.uint64(25214903917)
 _INC = np.uint64(11)
@@ -73,8 +73,8 @@ def sigmoid_tables() -> tuple[np.ndarray, np.ndarray]:
 
 
 def cum_table(counts: np.ndarray, ns_exponent: float = 0.75) -> np.ndarray:
-    """Cumulative noise distribution as int64 in ``[0, 2**31 - 1]``: word i is drawn for a uniform
-    integer r in ``[0, table[-1])`` when ``table[i-1] <= r < table[i]``.
+    """Cumulative noise distribution as int64 in ``[0, 2**31]``: word i is drawn for a uniform
+    31-bit integer r (``0 <= r < 2**31 = table[-1]``) when ``table[i-1] <= r < table[i]``.
 
     With ``ns_exponent=0`` every word is equally likely; 1 gives the unigram distribution.
     """
@@ -82,7 +82,23 @@ def cum_table(counts: np.ndarray, ns_exponent: float = 0.75) -> np.ndarray:
     if not np.isfinite(weights).all() or weights.sum() <= 0:
         raise ValueError(f"ns_exponent={ns_exponent} gives an unusable noise distribution")
     cum = np.cumsum(weights)
-    return np.round(cum / cum[-1] * CUM_TABLE_DOMAIN).astype(np.int64)
+    table = np.round(cum / cum[-1] * CUM_TABLE_DOMAIN).astype(np.int64)
+    table[-1] = CUM_TABLE_DOMAIN
+    return table
+
+
+def guide_table(cum: np.ndarray) -> np.ndarray:
+    """An index into the cumulative table so a draw needs no binary search.
+
+    The 31-bit range is cut into ``2**b`` equal buckets (``b`` about log2(V) + 1); ``guide[k]`` is the
+    first word whose interval reaches into bucket k. A draw r starts at ``guide[r >> (31 - b)]`` and
+    steps forward while ``cum[i] <= r`` (about one step on average). It picks exactly the word a
+    binary search of ``cum`` would (``np.searchsorted(cum, r, side="right")``), only faster.
+    """
+    bits = int(min(22, max(1, math.ceil(math.log2(max(len(cum), 2))) + 1)))
+    starts = np.arange(2**bits + 1, dtype=np.int64) << (31 - bits)
+    guide = np.searchsorted(cum, starts, side="right").astype(np.int32)
+    return np.minimum(guide, len(cum) - 1).astype(np.int32)
 
 
 def keep_thresholds(counts: np.ndarray, sample: float) -> np.ndarray:
@@ -177,29 +193,23 @@ def sg_ns_step_reference(syn0, syn1neg, contexts, centers, negatives, alpha):
 
 
 # ------------------------------------------------------------------------------ kernel
-@jit(nogil=True, cache=True)
+@jit(nogil=True, cache=True, inline="always")
 def _rand(state):
     state = state * _MULT + _INC
     return state, np.int64(state >> _SHIFT)
 
 
-@jit(nogil=True, cache=True)
-def _draw(cum, state):
-    """A noise word: first i with cum[i] > r for a uniform r in [0, cum[-1])."""
+@jit(nogil=True, cache=True, inline="always")
+def _draw(cum, guide, gshift, state):
+    """A noise word: the first i with cum[i] > r for a uniform 31-bit r (see :func:`guide_table`)."""
     state, r = _rand(state)
-    r = r % cum[cum.shape[0] - 1]
-    lo = 0
-    hi = cum.shape[0] - 1
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if cum[mid] > r:
-            hi = mid
-        else:
-            lo = mid + 1
-    return state, lo
+    i = guide[r >> gshift]
+    while cum[i] <= r:
+        i += 1
+    return state, i
 
 
-@jit(nogil=True, cache=True, fastmath=True)
+@jit(nogil=True, cache=True, fastmath=True, inline="always")
 def _target_step(h, e, out, t, label, alpha, sig, nlogsig):
     """One target: score, gradient, update ``out[t]``, accumulate into ``e``; returns the loss."""
     dim = h.shape[0]
@@ -231,9 +241,9 @@ def _target_step(h, e, out, t, label, alpha, sig, nlogsig):
     return loss
 
 
-@jit(nogil=True, cache=True, fastmath=True)
-def _output_layer(h, e, center, syn1, syn1neg, hs, negative, cum, codes, points, lengths, alpha, sig, nlogsig,
-                  state):
+@jit(nogil=True, cache=True, fastmath=True, inline="always")
+def _output_layer(h, e, center, syn1, syn1neg, hs, negative, cum, guide, gshift, codes, points, lengths, alpha, sig,
+                  nlogsig, state):
     """All targets of one example (HS path and/or centre + noise words); ``e`` must start at zero."""
     loss = 0.0
     if hs:
@@ -242,7 +252,7 @@ def _output_layer(h, e, center, syn1, syn1neg, hs, negative, cum, codes, points,
     if negative > 0:
         loss += _target_step(h, e, syn1neg, center, 1.0, alpha, sig, nlogsig)
         for _ in range(negative):
-            state, t = _draw(cum, state)
+            state, t = _draw(cum, guide, gshift, state)
             if t == center:
                 continue
             loss += _target_step(h, e, syn1neg, t, 0.0, alpha, sig, nlogsig)
@@ -250,23 +260,30 @@ def _output_layer(h, e, center, syn1, syn1neg, hs, negative, cum, codes, points,
 
 
 @jit(nogil=True, cache=True, fastmath=True)
-def _train_chunks(ids, offsets, bounds, seeds, first, stop, step, syn0, syn1, syn1neg, keep, cum, codes, points,
+def _train_chunks(ids, offsets, bounds, seeds, first, stop, step, syn0, syn1, syn1neg, keep, cum, guide, codes, points,
                   lengths, sg, cbow_mean, hs, negative, window, alpha0, alpha1, done_before, total_words, sig,
-                  nlogsig, max_len):
+                  nlogsig, max_len, progress, slot):
     """Train on chunks ``first, first + step, ... < stop``; chunk c is sentences
-    ``bounds[c]:bounds[c + 1]`` with seed ``seeds[c]``. Returns (loss sum, examples)."""
+    ``bounds[c]:bounds[c + 1]`` with seed ``seeds[c]``. Returns (loss sum, examples). After each
+    chunk, ``progress[slot]`` holds the words this thread has done (read by the progress bar)."""
     dim = syn0.shape[1]
     h = np.empty(dim, dtype=syn0.dtype)
     e = np.empty(dim, dtype=syn0.dtype)
     sent = np.empty(max_len, dtype=np.int64)
+    gshift = 31  # guide has 2**b + 1 entries: bucket of r is r >> (31 - b)
+    m = guide.shape[0] - 1
+    while m > 1:
+        m >>= 1
+        gshift -= 1
     loss = 0.0
     examples = 0
+    words_done = 0
     for c in range(first, stop, step):
         state = seeds[c]
         for s in range(bounds[c], bounds[c + 1]):
             # linear decay by corpus position, so it does not depend on how chunks meet threads
-            progress = (done_before + offsets[s]) / total_words
-            alpha = max(alpha1, alpha0 - (alpha0 - alpha1) * progress)
+            frac = (done_before + offsets[s]) / total_words
+            alpha = max(alpha1, alpha0 - (alpha0 - alpha1) * frac)
             n = 0
             for p in range(offsets[s], offsets[s + 1]):  # frequent-word subsampling
                 w = ids[p]
@@ -288,8 +305,8 @@ def _train_chunks(ids, offsets, bounds, seeds, first, stop, step, syn0, syn1, sy
                         for d in range(dim):
                             h[d] = syn0[ctx, d]
                             e[d] = 0.0
-                        lo_, state = _output_layer(h, e, center, syn1, syn1neg, hs, negative, cum, codes, points,
-                                                   lengths, alpha, sig, nlogsig, state)
+                        lo_, state = _output_layer(h, e, center, syn1, syn1neg, hs, negative, cum, guide, gshift, codes,
+                                                   points, lengths, alpha, sig, nlogsig, state)
                         loss += lo_
                         examples += 1
                         for d in range(dim):
@@ -310,8 +327,8 @@ def _train_chunks(ids, offsets, bounds, seeds, first, stop, step, syn0, syn1, sy
                         inv = np.float32(1.0 / count)
                         for d in range(dim):
                             h[d] *= inv
-                    lo_, state = _output_layer(h, e, center, syn1, syn1neg, hs, negative, cum, codes, points,
-                                               lengths, alpha, sig, nlogsig, state)
+                    lo_, state = _output_layer(h, e, center, syn1, syn1neg, hs, negative, cum, guide, gshift, codes,
+                                               points, lengths, alpha, sig, nlogsig, state)
                     loss += lo_
                     examples += 1
                     for j in range(lo, hi):
@@ -319,31 +336,36 @@ def _train_chunks(ids, offsets, bounds, seeds, first, stop, step, syn0, syn1, sy
                             ctx = sent[j]
                             for d in range(dim):
                                 syn0[ctx, d] += e[d]
+        words_done += offsets[bounds[c + 1]] - offsets[bounds[c]]
+        progress[slot] = words_done
     return loss, examples
 
 
 @jit(nogil=True, cache=True, fastmath=True, parallel=True)
-def _train_chunks_parallel(ids, offsets, bounds, seeds, first, stop, workers, syn0, syn1, syn1neg, keep, cum, codes,
-                           points, lengths, sg, cbow_mean, hs, negative, window, alpha0, alpha1, done_before,
-                           total_words, sig, nlogsig, max_len, losses, counts):
-    # Hogwild: thread t takes chunks first + t, first + t + workers, ...; no locks on the tables.
+def _train_chunks_parallel(ids, offsets, bounds, seeds, first, stop, workers, syn0, syn1, syn1neg, keep, cum, guide,
+                           codes, points, lengths, sg, cbow_mean, hs, negative, window, alpha0, alpha1, done_before,
+                           total_words, sig, nlogsig, max_len, progress, losses, counts):
+    # Hogwild: thread t takes chunks first + t, first + t + workers, ...; no locks on the tables, no
+    # barrier until the end. Progress slots are 8 int64 (one cache line) apart: no false sharing.
     for t in prange(workers):
         lo_, n = _train_chunks(ids, offsets, bounds, seeds, first + t, stop, workers, syn0, syn1, syn1neg, keep,
-                               cum, codes, points, lengths, sg, cbow_mean, hs, negative, window, alpha0, alpha1,
-                               done_before, total_words, sig, nlogsig, max_len)
+                               cum, guide, codes, points, lengths, sg, cbow_mean, hs, negative, window, alpha0, alpha1,
+                               done_before, total_words, sig, nlogsig, max_len, progress, 8 * t)
         losses[t] = lo_
         counts[t] = n
 
 
-def train_chunks(ids, offsets, bounds, seeds, first, stop, workers, syn0, syn1, syn1neg, keep, cum, codes, points,
-                 lengths, sg, cbow_mean, hs, negative, window, alpha0, alpha1, done_before, total_words, sig,
-                 nlogsig) -> tuple[float, int]:
+def train_chunks(ids, offsets, bounds, seeds, first, stop, workers, syn0, syn1, syn1neg, keep, cum, guide, codes,
+                 points, lengths, sg, cbow_mean, hs, negative, window, alpha0, alpha1, done_before, total_words, sig,
+                 nlogsig, progress=None) -> tuple[float, int]:
     """Checked entry point: train on chunks ``first:stop`` with ``workers`` Hogwild threads.
 
     ids (N,) int32 in [0, V); offsets (S+1,) int64 from 0 to N; bounds (C+1,) int64 sentence
     indices; seeds (C,) uint64; syn0/syn1neg (V, D) and syn1 (V, D) float32 (syn1 may be (0, D)
     when hs is off); keep (V,) int64; cum (V,) int64; codes/points (V, L); lengths (V,).
-    Returns (sum of losses, number of examples), summed over threads in float64.
+    Returns (sum of losses, number of examples), summed over threads in float64. ``progress``
+    (int64, at least ``8 * workers`` entries) receives each thread's words done at ``8 * t`` while it
+    runs; the call releases the GIL, so another Python thread can show it.
     """
     v, dim = syn0.shape
     for name, a in (("syn0", syn0), ("syn1", syn1), ("syn1neg", syn1neg)):
@@ -363,24 +385,31 @@ def train_chunks(ids, offsets, bounds, seeds, first, stop, workers, syn0, syn1, 
         raise ValueError(f"chunk range {first}:{stop} is outside 0:{len(bounds) - 1}")
     if window < 1 or negative < 0 or workers < 1 or not (hs or negative):
         raise ValueError("window >= 1, negative >= 0, workers >= 1 and hs or negative are required")
-    if len(keep) != v or (negative > 0 and (len(cum) != v or cum[-1] <= 0)):
+    if len(keep) != v or (negative > 0 and (len(cum) != v or cum[-1] != CUM_TABLE_DOMAIN)):
         raise ValueError("keep and cum tables must have one entry per vocabulary word")
+    if negative > 0 and (guide.dtype != np.int32 or len(guide) < 3 or (len(guide) - 1) & (len(guide) - 2)
+                         or guide.min() < 0 or guide.max() >= v):
+        raise ValueError("guide must be guide_table(cum)")
     if hs and (lengths.shape[0] != v or codes.shape != points.shape or codes.shape[0] != v
                or (points.size and (points.min() < 0 or points.max() >= syn1.shape[0]))):
         raise ValueError("Huffman codes/points do not match the vocabulary")
     if not hs:  # the kernel never reads them; keep the types fixed for the compiled signature
         codes, points, lengths = codes[:0], points[:0], lengths[:0]
+    if progress is None:
+        progress = np.zeros(8 * workers, dtype=np.int64)
+    if progress.dtype != np.int64 or progress.shape[0] < 8 * workers:
+        raise ValueError("progress must be an int64 array of at least 8 * workers entries")
     max_len = int(np.diff(offsets).max()) if len(offsets) > 1 else 0
     args = (ids, offsets, bounds, seeds)
-    rest = (syn0, syn1, syn1neg, keep, cum, codes, points, lengths, bool(sg), bool(cbow_mean), bool(hs),
+    rest = (syn0, syn1, syn1neg, keep, cum, guide, codes, points, lengths, bool(sg), bool(cbow_mean), bool(hs),
             int(negative), int(window), float(alpha0), float(alpha1), float(done_before), float(total_words), sig,
             nlogsig, max(max_len, 1))
     if workers == 1:
-        loss, n = _train_chunks(*args, int(first), int(stop), 1, *rest)
+        loss, n = _train_chunks(*args, int(first), int(stop), 1, *rest, progress, 0)
         return float(loss), int(n)
     losses = np.zeros(workers, dtype=np.float64)
     counts = np.zeros(workers, dtype=np.int64)
-    _train_chunks_parallel(*args, int(first), int(stop), int(workers), *rest, losses, counts)
+    _train_chunks_parallel(*args, int(first), int(stop), int(workers), *rest, progress, losses, counts)
     return float(losses.sum()), int(counts.sum())
 
 

@@ -502,7 +502,7 @@ def _betainc(a: float, b: float, x: float) -> float:
         return 1.0 - _betainc(b, a, 1.0 - x)
     log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
     tiny = 1e-300
-    f, c, d = tiny, tiny, 0.0
+    f, c, d = 1.0, 1.0, 0.0
     for i in range(0, 400):
         m = i // 2
         if i == 0:

@@ -26,6 +26,7 @@ NumPy mini-batch version of the same algorithm (``implementation="numpy"``, also
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Iterator
 
@@ -191,7 +192,11 @@ class Word2Vec:
 
     def _setup_tables(self):
         counts = self.vocab.counts
-        self.cum_table = sgns.cum_table(counts, self.ns_exponent) if self.negative else np.ones(1, np.int64)
+        if self.negative:
+            self.cum_table = sgns.cum_table(counts, self.ns_exponent)
+            self.guide = sgns.guide_table(self.cum_table)
+        else:
+            self.cum_table, self.guide = np.ones(1, np.int64), np.zeros(3, np.int32)
         self.keep = sgns.keep_thresholds(counts, self.sample)
         if self.hs:
             self.codes, self.points, self.code_lengths = sgns.huffman_tree(counts)
@@ -227,8 +232,6 @@ class Word2Vec:
         bounds = _chunk_bounds(encoded.offsets, CHUNK_WORDS)
         n_chunks = len(bounds) - 1
         sig, nlogsig = sgns.sigmoid_tables()
-        # chunks per kernel call: enough work per thread that waiting for the slowest is cheap
-        per_call = max(self.workers * 32, 1)
         _call(callbacks, "on_train_begin", self)
         bar = progress_bar(total=epochs * n_words, enabled=self.progress, unit="word", unit_scale=True,
                            desc="word2vec", smoothing=0.1)
@@ -242,19 +245,8 @@ class Word2Vec:
                 done_before = ep * n_words
                 loss_sum, examples = 0.0, 0
                 if use_kernel:
-                    for first in range(0, n_chunks, per_call):
-                        stop = min(first + per_call, n_chunks)
-                        loss, n = sgns.train_chunks(
-                            encoded.ids, encoded.offsets, bounds, seeds, first, stop, self.workers, self.wv.vectors,
-                            self.syn1, self.syn1neg, self.keep, self.cum_table, self.codes, self.points,
-                            self.code_lengths, self.sg, self.cbow_mean, self.hs, self.negative, self.window, a0, a1,
-                            done_before, epochs * n_words, sig, nlogsig)
-                        loss_sum += loss
-                        examples += n
-                        words = int(encoded.offsets[bounds[stop]] - encoded.offsets[bounds[first]])
-                        bar.update(words)
-                        bar.set_postfix_str(self._postfix(ep, epochs, a0, a1, done_before + words, n_words,
-                                                          loss_sum, examples))
+                    loss_sum, examples = self._kernel_epoch(encoded, bounds, seeds, a0, a1, done_before,
+                                                            epochs * n_words, sig, nlogsig, bar, ep, epochs)
                 else:
                     rng = np.random.default_rng([self.seed, self._epochs_done])
                     for loss, n, words in train_epoch_numpy(self, encoded, rng, a0, a1, done_before,
@@ -276,10 +268,45 @@ class Word2Vec:
         _call(callbacks, "on_train_end", self)
         return self
 
+    def _kernel_epoch(self, encoded, bounds, seeds, a0, a1, done_before, total, sig, nlogsig, bar, ep, epochs):
+        """One epoch in one kernel call (no barrier between threads until its end), run in a helper
+        thread (the kernel releases the GIL) while this one updates the progress bar."""
+        n_words = len(encoded.ids)
+        progress = np.zeros(8 * self.workers, dtype=np.int64)
+        result, error = [], []
+
+        def work():
+            try:
+                result.append(sgns.train_chunks(
+                    encoded.ids, encoded.offsets, bounds, seeds, 0, len(bounds) - 1, self.workers, self.wv.vectors,
+                    self.syn1, self.syn1neg, self.keep, self.cum_table, self.guide, self.codes, self.points,
+                    self.code_lengths, self.sg, self.cbow_mean, self.hs, self.negative, self.window, a0, a1,
+                    done_before, total, sig, nlogsig, progress))
+            except BaseException as err:  # re-raised in the calling thread
+                error.append(err)
+
+        shown = 0
+        if self.progress:
+            thread = threading.Thread(target=work, daemon=True)
+            thread.start()
+            while thread.is_alive():
+                thread.join(0.25)
+                done = int(progress.sum())
+                bar.update(done - shown)
+                shown = done
+                bar.set_postfix_str(self._postfix(ep, epochs, a0, a1, done_before + done, n_words, 0.0, 0))
+        else:
+            work()
+        if error:
+            raise error[0]
+        bar.update(n_words - shown)
+        return result[0]
+
     @staticmethod
     def _postfix(ep, epochs, a0, a1, pos, n_words, loss_sum, examples):
         lr = max(a1, a0 - (a0 - a1) * (pos / (epochs * n_words)))
-        return f"epoch {ep + 1}/{epochs} lr {lr:.4f} loss {loss_sum / max(examples, 1):.4f}"
+        loss = f" loss {loss_sum / examples:.4f}" if examples else ""
+        return f"epoch {ep + 1}/{epochs} lr {lr:.4f}{loss}"
 
     def get_latest_training_loss(self) -> float:
         """The last epoch's summed loss (float64; gensim returns a running float32 sum instead)."""
@@ -318,7 +345,7 @@ def _chunk_bounds(offsets: np.ndarray, chunk_words: int) -> np.ndarray:
 
 # ----------------------------------------------------------------- NumPy reference
 def train_epoch_numpy(model: Word2Vec, corpus: EncodedCorpus, rng: np.random.Generator, a0: float, a1: float,
-                      done_before: int, total_words: int, batch_words: int = 512):
+                      done_before: int, total_words: int, batch_words: int = 64):
     """One epoch of the same algorithm in vectorised NumPy mini-batches (the readable version).
 
     For each batch of about ``batch_words`` words: subsample, draw reduced windows, list every
