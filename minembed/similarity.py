@@ -257,19 +257,27 @@ def analogy(vectors, a, b, c, k: int = 1, method: str = "add", exclude_inputs: b
     return (idx[0], scores[0]) if single else (idx, scores)
 
 
-def cosmul_topk(normed, positive, negative, k: int, exclude=None, eps: float = 1e-6):
+def cosmul_topk(normed, positive, negative, k: int, exclude=None, eps: float = 1e-6, query_vectors=None):
     """3CosMul top-k for general word lists: unit rows ``normed`` (V, D), ``positive`` (Q, P) and
     ``negative`` (Q, N) row ids. Scores ``prod_p cos'(d, p) / (prod_n cos'(d, n) + eps)``.
-    Returns (indices (Q, min(k, V)), scores), best first; ``exclude`` as in :meth:`ExactIndex.search`."""
+    Returns (indices (Q, min(k, V)), scores), best first; ``exclude`` as in :meth:`ExactIndex.search`.
+
+    ``query_vectors`` (W, D) unit rows: take the positive/negative ids from this table instead of
+    ``normed`` — for candidates restricted to the first rows of a vocabulary (``normed = table[:n]``)
+    while the question words may lie beyond them.
+    """
     normed = as_vectors(normed, "normed", check_finite=False)
     if normed.ndim != 2:
         raise ValueError(f"normed must be 2-D (V, D), got shape {normed.shape}")
-    n = normed.shape[0]
+    source = normed if query_vectors is None else as_vectors(query_vectors, "query_vectors", check_finite=False)
+    if source.ndim != 2 or source.shape[1] != normed.shape[1]:
+        raise ValueError(f"query_vectors must be (W, {normed.shape[1]}), got shape {source.shape}")
+    n = source.shape[0]
     pos = np.atleast_2d(_ids(positive, n, "positive id"))
     neg = _ids(np.asarray(negative, dtype=np.int64) if np.size(negative) == 0 else negative, n, "negative id")
     neg = neg.reshape(pos.shape[0], neg.size // max(pos.shape[0], 1))
     k = _check_k(k)
-    ptr, ids = _exclude_csr(exclude, pos.shape[0], n, False)
+    ptr, ids = _exclude_csr(exclude, pos.shape[0], normed.shape[0], False)
     if ptr is None:
         ptr, ids = np.zeros(pos.shape[0] + 1, np.int64), np.zeros(0, np.int64)
-    return _k.topk_cosmul(normed, pos, neg, k, ptr, ids, eps=eps)
+    return _k.topk_cosmul(normed, pos, neg, k, ptr, ids, eps=eps, query_table=None if query_vectors is None else source)

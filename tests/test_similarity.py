@@ -164,3 +164,18 @@ def test_cosmul_general_lists(rng):
     sh = lambda u: (1 + n.astype(np.float64) @ n[u]) / 2  # noqa: E731
     expect = sh(1) * sh(2) * sh(3) / (1 + 1e-6)
     np.testing.assert_array_equal(idx[0], np.argsort(-expect, kind="stable")[:4])
+
+
+def test_cosmul_with_restricted_candidates(rng):
+    full = sim.normalize(rng.standard_normal((80, 6)))
+    restricted = full[:30]  # candidates: the first 30 rows; question words may be beyond them
+    pos, neg = np.array([[50, 3]]), np.array([[70]])
+    idx, scores = sim.cosmul_topk(restricted, pos, neg, 5, exclude=[[3]], query_vectors=full)
+    f64 = full.astype(np.float64)
+    sh = lambda u: (1 + f64[:30] @ f64[u]) / 2  # noqa: E731
+    expect = sh(50) * sh(3) / (sh(70) + 1e-6)
+    expect[3] = -np.inf
+    np.testing.assert_array_equal(idx[0], np.argsort(-expect, kind="stable")[:5])
+    np.testing.assert_allclose(scores[0], expect[idx[0]], rtol=1e-5)
+    with pytest.raises(IndexError, match="positive id 50"):
+        sim.cosmul_topk(restricted, pos, neg, 5)

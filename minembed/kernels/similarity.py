@@ -474,7 +474,7 @@ def blocked_select(n_q: int, n_db: int, k: int, score_block, aux: np.ndarray, mo
 
 # ------------------------------------------------------------------------------ 3CosMul
 def cosmul_scores_reference(normed: np.ndarray, positive: np.ndarray, negative: np.ndarray,
-                            eps: float = 1e-6) -> np.ndarray:
+                            eps: float = 1e-6, query_table: np.ndarray | None = None) -> np.ndarray:
     """Levy & Goldberg's 3CosMul score of every row for every question (Q, V).
 
     With unit rows and cosines shifted to [0, 1], ``c(x, y) = (1 + x . y) / 2``::
@@ -483,7 +483,8 @@ def cosmul_scores_reference(normed: np.ndarray, positive: np.ndarray, negative: 
 
     (positive (Q, P) and negative (Q, N) ids; for a:b :: c:? positive = [b, c], negative = [a]).
     """
-    shifted = lambda ids: (1.0 + normed[ids] @ normed.T) / 2.0  # noqa: E731  (Q, ., V)
+    source = normed if query_table is None else query_table  # where the ids' vectors come from
+    shifted = lambda ids: (1.0 + source[ids] @ normed.T) / 2.0  # noqa: E731  (Q, ., V)
     num = np.prod(shifted(positive), axis=1) if positive.shape[1] else np.ones((positive.shape[0], normed.shape[0]))
     den = np.prod(shifted(negative), axis=1) if negative.shape[1] else np.ones_like(num)
     return (num / (den + eps)).astype(np.float32)
@@ -491,23 +492,27 @@ def cosmul_scores_reference(normed: np.ndarray, positive: np.ndarray, negative: 
 
 def topk_cosmul(normed: np.ndarray, positive: np.ndarray, negative: np.ndarray, k: int,
                 exclude_ptr: np.ndarray, exclude_ids: np.ndarray, eps: float = 1e-6,
-                block_budget: int = BLOCK_BUDGET) -> tuple[np.ndarray, np.ndarray]:
+                block_budget: int = BLOCK_BUDGET,
+                query_table: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Top-k rows by 3CosMul score (see :func:`cosmul_scores_reference`), blocked over the rows.
 
-    normed (V, D) float32 unit rows; positive (Q, P), negative (Q, N) int64 ids in range;
-    exclude in CSR form, already checked. Returns (indices (Q, min(k, V)), scores), best first.
+    normed (V, D) float32 unit rows (the candidates); positive (Q, P), negative (Q, N) int64 ids
+    of rows of ``query_table`` (default: ``normed`` itself; pass the full table when the candidates
+    are only its first rows, like gensim's ``restrict_vocab``), all checked in range; exclude in CSR
+    form, already checked. Returns (indices (Q, min(k, V)), scores), best first.
     """
+    source = normed if query_table is None else query_table
     n_q, n_db = positive.shape[0], normed.shape[0]
     k = int(min(k, n_db))
     if not jit_enabled():
-        keys = cosmul_scores_reference(normed, positive, negative, eps)
+        keys = cosmul_scores_reference(normed, positive, negative, eps, query_table=source)
         for r in range(n_q):
             keys[r, exclude_ids[exclude_ptr[r]:exclude_ptr[r + 1]]] = -np.inf
         idx, best = _select_sorted(keys, k)
         idx[np.isneginf(best)] = -1
         return idx, best
-    pos_vec = [np.ascontiguousarray(normed[positive[:, p]]) for p in range(positive.shape[1])]
-    neg_vec = [np.ascontiguousarray(normed[negative[:, p]]) for p in range(negative.shape[1])]
+    pos_vec = [np.ascontiguousarray(source[positive[:, p]]) for p in range(positive.shape[1])]
+    neg_vec = [np.ascontiguousarray(source[negative[:, p]]) for p in range(negative.shape[1])]
     scratch = {}
 
     def score_block(q0, q1, c0, c1, out):
