@@ -14,6 +14,13 @@ It allocates the whole (Q, M) score matrix: 10,000 queries against a million row
 to a Numba kernel that keeps, for every query, a *heap* of its k best (score, index) pairs
 seen so far. Memory is the database plus one block plus Q * k results.
 
+With at most ``SCAN_MAX_QUERIES`` queries there is no BLAS step: one fused pass reads each
+database row once, computes its dot products with every query and pushes them straight into
+the heaps (a matrix-*vector* product is memory-bound, and this pass is ~3x faster than sgemv).
+
+Parallelism: the selection is split over plain Python threads (the kernels drop the GIL) —
+by query rows for score blocks, by database row ranges (heaps merged after) for the scan.
+
 Why a heap: the root holds the worst of the current k. A new score enters only if it
 beats the root, which for random data happens O(k log(M/k)) times out of M, so almost
 every score costs a single comparison.
@@ -26,7 +33,7 @@ Metrics (``mode``), all computed from the inner products ``q . d``:
 
 * ``"dot"``:        score = q . d
 * ``"cosine"``:     score = (q / |q|) . d * (1 / |d|)     (queries normalised by the caller,
-  the database's inverse norms passed as ``column_aux``; a zero row has inverse norm 0, so
+  the database's inverse norms passed as ``aux``; a zero row has inverse norm 0, so
   its cosine with anything is 0)
 * ``"euclidean"``:  the kernel ranks by  key = q . d - |d|^2 / 2 , which orders rows exactly
   as ``-|q - d|^2 / 2`` does (|q|^2 is the same for every row), and converts the k winners
