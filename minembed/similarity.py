@@ -135,6 +135,8 @@ class ExactIndex:
     The database is converted to float32 once and kept (not copied when it already is
     C-contiguous float32); for cosine the rows are *not* normalised in a copy, their inverse
     norms are kept instead, so the index costs 4 bytes per row on top of the data.
+    The database array is referenced, not copied: after changing it in place, build a new index
+    (the kept norms and the finiteness check would be stale).
     """
 
     def __init__(self, database, metric: str = "cosine"):
