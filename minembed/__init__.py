@@ -3,7 +3,7 @@
     import minembed as me
     emb = me.Embedding(10_000, 64, seed=0)
 """
-from . import datasets, kernels, nn
+from . import datasets, kernels, nn, similarity, text
 from .datasets import load_corpus, load_mnist, load_sources
 from .nn import (
     GELU,
@@ -25,6 +25,8 @@ from .nn import (
     TransformerBlock,
 )
 from .vision import PatchEmbed, ViT
+from .similarity import ExactIndex, analogy, topk
+from .text import TokenizedLines, Vocab, Word2Vec, WordVectors, tokenize
 
 __version__ = "0.1.0"
 
@@ -34,4 +36,6 @@ __all__ = [
     "Embedding", "EmbeddingBag", "CrossEntropyLoss", "BCEWithLogitsLoss", "SGD", "Adam",
     "load_corpus", "load_sources", "load_mnist",
     "MultiHeadSelfAttention", "TransformerBlock", "PatchEmbed", "ViT",
+    "similarity", "ExactIndex", "topk", "analogy",
+    "text", "Vocab", "tokenize", "TokenizedLines", "Word2Vec", "WordVectors",
 ]

@@ -61,6 +61,76 @@ def source_classifier(out_dir: Path, quick: bool = False) -> None:
     print(f"[classifier] loss curve saved to {path}")
 
 
+def word_vectors(out_dir: Path, quick: bool = False) -> None:
+    """Skip-gram word2vec on the bundled ~1M-token corpus: neighbours and an analogy."""
+    from .datasets import load_corpus
+    from .text import Word2Vec
+
+    epochs = 2 if quick else 5
+    start = time.perf_counter()
+    model = Word2Vec(load_corpus("sample"), vector_size=50, window=5, min_count=5, sg=1, negative=5, sample=1e-3,
+                     epochs=epochs, seed=1, workers=2, progress=False)
+    wv = model.wv
+    print(f"[word2vec] {len(wv)} words x {model.vector_size} dims, {model.corpus_total_words:,} tokens, "
+          f"{epochs} epoch(s) in {time.perf_counter() - start:.1f} s ({model.train_words_per_second:,.0f} words/s); "
+          f"loss per epoch {', '.join(f'{x:.3f}' for x in model.loss_history)}")
+    for word in ("god", "king", "water", "president", "love"):
+        if word in wv:
+            print(f"  nearest to {word!r}: {', '.join(w for w, _ in wv.most_similar(word, topn=6))}")
+    a, b, c = "man", "king", "woman"
+    answer = wv.most_similar(positive=[b, c], negative=[a], topn=3)
+    print(f"  {a} : {b} :: {c} : ?  ->  {', '.join(f'{w} ({s:.2f})' for w, s in answer)}")
+    path = out_dir / "word_vectors.npz"
+    wv.save(path)
+    print(f"[word2vec] vectors saved to {path}")
+
+
+def similarity_maps(out_dir: Path, quick: bool = False) -> None:
+    """Nearest neighbours, analogies and a t-SNE map of word2vec vectors, plus a Projector export."""
+    from .datasets import load_corpus
+    from .similarity import ExactIndex, analogy, normalize
+    from .text import Word2Vec, WordVectors
+    from .viz import export_projector, plot_embeddings
+
+    saved = out_dir / "word_vectors.npz"  # written by the word_vectors part, when it ran first
+    if saved.exists():
+        wv = WordVectors.load(saved)
+        print(f"[similarity] using the word vectors in {saved}")
+    else:
+        start = time.perf_counter()
+        wv = Word2Vec(sentences=load_corpus("sample"), vector_size=48, window=5, min_count=5, sg=1, negative=5,
+                      epochs=1 if quick else 2, workers=2, seed=1, progress=False).wv
+        print(f"[similarity] word2vec (skip-gram) on the bundled sample: {len(wv):,} words in "
+              f"{time.perf_counter() - start:.1f} s")
+    words, unit = wv.index_to_key, normalize(wv.vectors)
+    index = ExactIndex(unit, metric="dot")  # unit rows: dot product = cosine
+    for word in ("god", "three", "war", "woman"):
+        if word in wv:
+            i = wv.get_index(word)
+            ids, scores = index.search(unit[i], 6, exclude=[i])
+            print(f"  {word:>6s}: " + ", ".join(f"{words[j]} ({s:.2f})" for j, s in zip(ids, scores, strict=True)))
+    for a, b, c in (("he", "his", "she"), ("go", "went", "come"), ("man", "king", "woman")):
+        if all(w in wv for w in (a, b, c)):
+            ids, _ = analogy(unit, *(wv.get_index(w) for w in (a, b, c)), k=3, method="mul", normalized=True)
+            print(f"  {a}:{b} :: {c}:? -> {', '.join(words[j] for j in ids)} (3CosMul)")
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    top = slice(50, 250 if quick else 400)
+    fig, _ = plot_embeddings(unit[top], words[top], method="tsne", perplexity=15, seed=0,
+                             n_iter=500 if quick else 1000, title="t-SNE of frequent words (word2vec, bundled corpus)")
+    path = out_dir / "word_map_tsne.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    export_projector(wv.vectors[:2000], words[:2000], out_dir / "projector")
+    print(f"[similarity] map saved to {path}; Projector files in {out_dir / 'projector'} "
+          f"(load vectors.tsv + metadata.tsv at https://projector.tensorflow.org)")
+
+
+
 def vit_mnist(out_dir: Path, quick: bool = False) -> None:
     """A tiny Vision Transformer on the bundled MNIST digits; plots where its class token looks."""
     from .datasets import load_mnist
@@ -94,8 +164,8 @@ def vit_mnist(out_dir: Path, quick: bool = False) -> None:
     print(f"[vit] class-token attention maps saved to {path}")
 
 
-PARTS = [source_classifier]
-PARTS.append(vit_mnist)
+
+PARTS = [source_classifier, word_vectors, similarity_maps, vit_mnist]
 
 
 def run_demo(out_dir="minembed-demo", quick: bool = False) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -30,14 +31,27 @@ class Vocab:
             raise ValueError(f"word {dup!r} appears twice in the vocabulary")
 
     @classmethod
-    def build(cls, sentences: Iterable[list[str]], min_count: int = 1, max_size: int | None = None) -> Vocab:
+    def build(cls, sentences: Iterable[list[str]], min_count: int = 1, max_size: int | None = None,
+              max_vocab_size: int | None = None) -> Vocab:
         """Count words in a stream of token lists; keep those seen ``min_count`` times or more,
-        at most the ``max_size`` most frequent. Raises ``ValueError`` if nothing is left."""
-        if min_count < 1:
-            raise ValueError(f"min_count must be >= 1, got {min_count}")
-        counter: Counter[str] = Counter()
-        for sentence in sentences:
-            counter.update(sentence)
+        at most the ``max_size`` most frequent. Raises ``ValueError`` if nothing is left.
+
+        ``max_vocab_size`` bounds the memory used *while counting*, with gensim's semantics:
+        whenever more than that many distinct words have been seen, every word seen at most
+        ``k`` times so far is forgotten (``k`` = 1 the first time, then 2, 3, ...). Rare words may
+        so lose counts; ``None`` (the default) counts everything exactly. ``max_size`` instead
+        truncates the final, exact list.
+        """
+        counts = count_words(sentences, max_vocab_size=max_vocab_size)
+        return cls.from_counts(counts.counter, min_count=min_count, max_size=max_size)
+
+    @classmethod
+    def from_counts(cls, counter: Counter, min_count: int = 1, max_size: int | None = None) -> Vocab:
+        """A vocabulary from word counts (a ``Counter`` in first-seen order), as :meth:`build` makes it."""
+        if isinstance(min_count, bool) or not isinstance(min_count, (int, np.integer)) or min_count < 1:
+            raise ValueError(f"min_count must be an integer >= 1, got {min_count!r}")
+        if max_size is not None and max_size < 1:
+            raise ValueError(f"max_size must be >= 1 or None, got {max_size!r}")
         if not counter:
             raise ValueError("the corpus is empty: no words to build a vocabulary from")
         kept = [(w, c) for w, c in counter.most_common() if c >= min_count]  # stable: ties by first seen
@@ -71,6 +85,60 @@ class Vocab:
             return np.fromiter((self[t] for t in tokens), dtype=np.int32)
         return np.fromiter((index[t] for t in tokens if t in index), dtype=np.int32)
 
+    def encode_corpus(self, sentences: Iterable[list[str]], max_sentence_length: int = 10_000,
+                      total_tokens: int | None = None) -> EncodedCorpus:
+        """Stream token lists into one flat int32 array of ids plus sentence offsets.
+
+        Out-of-vocabulary tokens are skipped; a sentence left empty is dropped; a sentence longer
+        than ``max_sentence_length`` is cut into pieces of at most that many ids (nothing is lost,
+        unlike gensim, which truncates such sentences). Only one sentence of raw text is held at a
+        time. With ``total_tokens`` (the exact number of in-vocabulary tokens, e.g. ``counts.sum()``
+        for the corpus the vocabulary was built from) the id array is allocated once; otherwise it
+        is built from blocks and joined at the end.
+        """
+        if max_sentence_length < 1:
+            raise ValueError(f"max_sentence_length must be >= 1, got {max_sentence_length}")
+        index = self.index
+        blocks: list[np.ndarray] = []
+        ids = np.empty(total_tokens, dtype=np.int32) if total_tokens is not None else None
+        lengths: list[int] = []
+        filled = 0
+        pending: list[int] = []
+
+        def flush():
+            nonlocal filled, ids
+            if not pending:
+                return
+            arr = np.array(pending, dtype=np.int32)
+            pending.clear()
+            if ids is not None and filled + len(arr) <= len(ids):
+                ids[filled:filled + len(arr)] = arr
+            else:
+                if ids is not None:  # the hint was wrong: fall back to blocks
+                    blocks.append(ids[:filled].copy())
+                    ids = None
+                blocks.append(arr)
+            filled += len(arr)
+
+        for sentence in sentences:
+            if isinstance(sentence, str):
+                raise TypeError("each sentence must be a list of tokens, got a str (split it, or use TokenizedLines)")
+            sent = [index[t] for t in sentence if t in index]
+            for start in range(0, len(sent), max_sentence_length):
+                piece = sent[start:start + max_sentence_length]
+                pending.extend(piece)
+                lengths.append(len(piece))
+            if len(pending) >= 1 << 20:
+                flush()
+        flush()
+        if ids is None:
+            ids = np.concatenate(blocks) if blocks else np.zeros(0, np.int32)
+        elif filled != len(ids):
+            ids = ids[:filled].copy()
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(np.asarray(lengths, dtype=np.int64), out=offsets[1:])
+        return EncodedCorpus(ids, offsets)
+
     def save(self, path) -> None:
         """Write JSON ``{"words": [...], "counts": [...]}`` atomically (a failed save keeps the old file)."""
         with atomic_write(path, "w", encoding="utf-8") as fh:
@@ -87,3 +155,42 @@ class Vocab:
 
     def __repr__(self) -> str:
         return f"Vocab({len(self)} words)"
+
+
+class WordCounts(NamedTuple):
+    """What one pass over a corpus counted."""
+
+    counter: Counter
+    sentences: int
+    tokens: int
+
+
+def count_words(sentences: Iterable[list[str]], max_vocab_size: int | None = None) -> WordCounts:
+    """Count tokens (and sentences) in one pass; see :meth:`Vocab.build` for ``max_vocab_size``."""
+    if max_vocab_size is not None and max_vocab_size < 1:
+        raise ValueError(f"max_vocab_size must be >= 1 or None, got {max_vocab_size!r}")
+    counter: Counter[str] = Counter()
+    n_sentences = n_tokens = 0
+    min_reduce = 1
+    for sentence in sentences:
+        if isinstance(sentence, str):
+            raise TypeError("each sentence must be a list of tokens, got a str (split it, or use TokenizedLines)")
+        counter.update(sentence)
+        n_sentences += 1
+        n_tokens += len(sentence)
+        if max_vocab_size is not None and len(counter) > max_vocab_size:
+            for w in [w for w, c in counter.items() if c <= min_reduce]:
+                del counter[w]
+            min_reduce += 1
+    return WordCounts(counter, n_sentences, n_tokens)
+
+
+class EncodedCorpus(NamedTuple):
+    """A corpus as ids: sentence ``s`` is ``ids[offsets[s]:offsets[s + 1]]``."""
+
+    ids: np.ndarray      # (N,) int32
+    offsets: np.ndarray  # (S + 1,) int64, offsets[0] = 0, offsets[-1] = N
+
+    @property
+    def n_sentences(self) -> int:
+        return len(self.offsets) - 1

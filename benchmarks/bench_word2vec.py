@@ -1,0 +1,164 @@
+"""minembed Word2Vec vs gensim (when importable), identical settings, each run in its own process.
+
+    PYTHONPATH=. /work/peers/bin/python benchmarks/bench_word2vec.py --corpus ../shared/data/corpus/bench.txt
+
+Settings (the issue's): negative=5, window=5, vector_size=100, min_count=5, sample=1e-3, epochs=5;
+skip-gram at workers=1 and 2, and CBOW at workers=1 and 2. Each (library, config) runs in a fresh
+subprocess so its peak resident memory (``ru_maxrss``) is its own. Printed per run: train words/s
+(epochs x corpus tokens / time spent in ``train()``), train time, wall time (process start to
+vectors ready: imports, vocabulary, encoding, training), peak memory, analogy accuracy on
+questions-words.txt and Spearman on wordsim353.tsv (both computed with minembed's evaluators for
+every library; gensim's own figures are printed too as a cross-check). Ratios are minembed / gensim
+from the same invocation. ``--epochs`` / ``--limit-lines`` make quicker runs.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+DEFAULT_DATA = next((p / "shared" / "data" for p in (REPO.parent, REPO.parent.parent)
+                     if (p / "shared" / "data").exists()), REPO.parent / "shared" / "data")
+
+
+def child(args) -> None:
+    start = time.perf_counter()
+    cfg = json.loads(args.child)
+    corpus = cfg["corpus"]
+    n_tokens = sum(len(line.split()) for line in open(corpus, encoding="utf-8"))
+    common = dict(vector_size=cfg["dim"], window=cfg["window"], min_count=cfg["min_count"], sample=cfg["sample"],
+                  sg=cfg["sg"], negative=cfg["negative"], epochs=cfg["epochs"], seed=1, workers=cfg["workers"])
+    out = {}
+    if cfg["lib"] == "gensim":
+        import logging
+
+        logging.disable(logging.CRITICAL)
+        from gensim.models import Word2Vec as GensimW2V
+
+        model = GensimW2V(**common)
+        model.build_vocab(corpus_file=corpus)
+        t0, c0 = time.perf_counter(), time.process_time()
+        model.train(corpus_file=corpus, total_words=model.corpus_total_words, total_examples=model.corpus_count,
+                    epochs=cfg["epochs"])
+        train_s, train_cpu = time.perf_counter() - t0, time.process_time() - c0
+        wall = time.perf_counter() - start
+        from minembed.text.vectors import WordVectors
+
+        wv = WordVectors(model.wv.index_to_key, model.wv.vectors)
+        g_acc, _ = model.wv.evaluate_word_analogies(cfg["analogies"])
+        g_pairs = model.wv.evaluate_word_pairs(cfg["pairs"])
+        out["own_analogy"] = float(g_acc)
+        out["own_spearman"] = float(g_pairs[1][0])
+    else:
+        from minembed.text import Word2Vec
+
+        model = Word2Vec(progress=False, **common)
+        model.build_vocab(corpus_file=corpus)
+        t0, c0 = time.perf_counter(), time.process_time()
+        model.train()
+        train_s, train_cpu = time.perf_counter() - t0, time.process_time() - c0
+        wall = time.perf_counter() - start
+        wv = model.wv
+        out["loss"] = model.loss_history
+    acc, _ = wv.evaluate_word_analogies(cfg["analogies"])
+    (_, _), (rho, _), oov = wv.evaluate_word_pairs(cfg["pairs"])
+    out.update(words_per_s=n_tokens * cfg["epochs"] / train_s, train_s=train_s,
+               words_per_cpu_s=n_tokens * cfg["epochs"] / train_cpu, wall_s=wall,
+               peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, analogy=acc, spearman=rho,
+               vocab=len(wv))
+    print("RESULT " + json.dumps(out))
+
+
+def run(cfg) -> dict | None:
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, __file__, "--child", json.dumps(cfg)], capture_output=True, text=True,
+                          env=env)
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    print(f"  ! {cfg['lib']} failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
+    return None
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--corpus", default=str(DEFAULT_DATA / "corpus" / "bench.txt"))
+    p.add_argument("--analogies", default=str(DEFAULT_DATA / "eval" / "questions-words.txt"))
+    p.add_argument("--pairs", default=str(DEFAULT_DATA / "eval" / "wordsim353.tsv"))
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--limit-lines", type=int, default=0, help="use only the first N lines of the corpus")
+    p.add_argument("--configs", default="sg1,sg2,cbow1,cbow2", help="comma list from sg1,sg2,cbow1,cbow2")
+    p.add_argument("--libs", default="minembed,gensim")
+    p.add_argument("--child", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        child(args)
+        return
+    corpus = args.corpus
+    tmp = None
+    if args.limit_lines:
+        tmp = tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8")
+        with open(corpus, encoding="utf-8") as fh:
+            for i, line in enumerate(fh):
+                if i >= args.limit_lines:
+                    break
+                tmp.write(line)
+        tmp.close()
+        corpus = tmp.name
+    libs = args.libs.split(",")
+    if "gensim" in libs:
+        try:
+            import gensim  # noqa: F401
+        except ImportError:
+            print("gensim is not importable here: minembed only (run with /work/peers/bin/python to compare)")
+            libs.remove("gensim")
+    print(f"corpus {args.corpus}{f' (first {args.limit_lines} lines)' if args.limit_lines else ''}; "
+          f"dim=100 window=5 negative=5 min_count=5 sample=1e-3 epochs={args.epochs}; {os.cpu_count()} CPUs")
+    rows = []
+    for name in args.configs.split(","):
+        sg = 1 if name.startswith("sg") else 0
+        workers = int(name[-1])
+        res = {}
+        for lib in libs:
+            cfg = dict(lib=lib, corpus=corpus, analogies=args.analogies, pairs=args.pairs, dim=100, window=5,
+                       min_count=5, sample=1e-3, negative=5, epochs=args.epochs, sg=sg, workers=workers)
+            res[lib] = run(cfg)
+        rows.append((name, res))
+        _print_rows([(name, res)], header=len(rows) == 1)
+    if tmp:
+        os.unlink(tmp.name)
+    print()
+    print("ratios minembed/gensim (words/s; memory), differences (analogy points; Spearman):")
+    for name, res in rows:
+        m, g = res.get("minembed"), res.get("gensim")
+        if m and g:
+            print(f"  {name:6s} speed x{m['words_per_s'] / g['words_per_s']:.2f} "
+                  f"(per CPU-second x{m['words_per_cpu_s'] / g['words_per_cpu_s']:.2f})  "
+                  f"memory x{m['peak_mb'] / g['peak_mb']:.2f}  analogy {100 * (m['analogy'] - g['analogy']):+.1f} pts  "
+                  f"spearman {m['spearman'] - g['spearman']:+.3f}")
+
+
+def _print_rows(rows, header):
+    if header:
+        print(f"{'config':7s} {'library':9s} {'words/s':>10s} {'train s':>8s} {'wall s':>7s} {'peak MB':>8s} "
+              f"{'analogy':>8s} {'WS353':>6s}  gensim's own eval")
+    for name, res in rows:
+        for lib, r in res.items():
+            if r is None:
+                print(f"{name:7s} {lib:9s} failed")
+                continue
+            own = (f"  {100 * r['own_analogy']:.1f}% / {r['own_spearman']:.3f}" if "own_analogy" in r else "")
+            print(f"{name:7s} {lib:9s} {r['words_per_s']:10,.0f} {r['train_s']:8.1f} {r['wall_s']:7.1f} "
+                  f"{r['peak_mb']:8.0f} {100 * r['analogy']:7.1f}% {r['spearman']:6.3f}{own}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,455 @@
+"""word2vec's inner loops: skip-gram and CBOW with negative sampling and/or hierarchical softmax.
+
+How one training example works (the same in word2vec.c, gensim and here)
+------------------------------------------------------------------------
+Every word ``w`` has an *input* vector ``syn0[w]`` (the word vector you keep) and the model has
+*output* vectors: ``syn1neg[w]`` per word for negative sampling, ``syn1[n]`` per inner node of a
+Huffman tree for hierarchical softmax. An example is an input vector ``h`` and a target word:
+
+* skip-gram: ``h = syn0[context]`` predicts the *centre* word. (word2vec.c and gensim loop over
+  the window and use the context word's input vector to predict the centre word's output
+  vector; over a corpus that is the same set of pairs as "centre predicts context", and it
+  lets one centre's output row stay in cache while its window is swept.)
+* CBOW: ``h`` = sum (or mean, ``cbow_mean``) of the window's input vectors predicts the centre.
+
+For each *target* ``t`` with label ``y`` (negative sampling: the centre with y=1 and ``negative``
+noise words with y=0; hierarchical softmax: every inner node on the centre's Huffman path with
+y = 1 - code bit) the loss is the logistic loss of the score ``x = h . out[t]``::
+
+    loss = -log sigma(x)        if y = 1          sigma(x) = 1 / (1 + exp(-x))
+         = -log sigma(-x)       if y = 0
+    d loss / d x = sigma(x) - y,  so with g = alpha * (y - sigma(x)):
+    out[t] += g * h              (the output row steps downhill)
+    e      += g * out[t]         (accumulated with the row's value *before* its update)
+
+and finally the input side takes ``e``: skip-gram ``syn0[context] += e``; CBOW adds ``e`` to every
+context word's row (not divided by the window size even with ``cbow_mean``, as word2vec.c and
+gensim do).
+
+Out-of-range scores: sigma is read from a table over ``[-6, 6]`` (linear interpolation between
+4097 points, error < 1e-7). For ``|x| >= 6`` we *clip* like word2vec.c's negative sampling
+(sigma taken as exactly 1 or 0, so a confidently wrong score still gets the full gradient);
+gensim instead *skips* such targets. The loss is computed exactly there (``softplus``).
+
+Noise words are drawn from unigram counts raised to ``ns_exponent`` (0.75) with a cumulative
+table and a binary search (gensim's method; word2vec.c uses a 1e8-entry lookup table). A noise
+word equal to the centre word is skipped.
+
+Randomness: each chunk of sentences gets its own 64-bit LCG state (word2vec.c's multiplier
+25214903917, increment 11) seeded from the caller's per-chunk seeds, so the random numbers a
+chunk uses do not depend on which thread runs it. Random numbers drive subsampling, the reduced
+window and the noise words, in that order, exactly as in word2vec.c.
+
+Threads (Hogwild): with ``workers > 1`` each thread takes every ``workers``-th chunk and updates
+the shared tables without locks. Updates can interleave, so results differ from run to run;
+with one worker the order is fixed and a seed gives bit-identical vectors.
+"""
+from __future__ import annotations
+
+import heapq
+import math
+
+import numpy as np
+from numba import prange
+
+from .jit import jit
+
+MAX_EXP = 6.0
+TABLE_STEPS = 4096
+_SCALE = TABLE_STEPS / (2.0 * MAX_EXP)
+CUM_TABLE_DOMAIN = 2**31  # random numbers are 31-bit: r in [0, 2**31)
+
+_MULT = np.uint64(25214903917)
+_INC = np.uint64(11)
+_SHIFT = np.uint64(33)  # random numbers are the top 31 bits of the 64-bit state
+
+
+def sigmoid_tables() -> tuple[np.ndarray, np.ndarray]:
+    """(sigma(x), -log sigma(x)) at ``TABLE_STEPS + 1`` points evenly spaced over [-6, 6], float64."""
+    x = np.linspace(-MAX_EXP, MAX_EXP, TABLE_STEPS + 1)
+    sig = 1.0 / (1.0 + np.exp(-x))
+    nlogsig = np.log1p(np.exp(-x))
+    return sig, nlogsig
+
+
+def cum_table(counts: np.ndarray, ns_exponent: float = 0.75) -> np.ndarray:
+    """Cumulative noise distribution as int64 in ``[0, 2**31]``: word i is drawn for a uniform
+    31-bit integer r (``0 <= r < 2**31 = table[-1]``) when ``table[i-1] <= r < table[i]``.
+
+    With ``ns_exponent=0`` every word is equally likely; 1 gives the unigram distribution.
+    """
+    weights = np.asarray(counts, dtype=np.float64) ** ns_exponent
+    if not np.isfinite(weights).all() or weights.sum() <= 0:
+        raise ValueError(f"ns_exponent={ns_exponent} gives an unusable noise distribution")
+    cum = np.cumsum(weights)
+    table = np.round(cum / cum[-1] * CUM_TABLE_DOMAIN).astype(np.int64)
+    table[-1] = CUM_TABLE_DOMAIN
+    return table
+
+
+def guide_table(cum: np.ndarray) -> np.ndarray:
+    """An index into the cumulative table so a draw needs no binary search.
+
+    The 31-bit range is cut into ``2**b`` equal buckets (``b`` about log2(V) + 1); ``guide[k]`` is the
+    first word whose interval reaches into bucket k. A draw r starts at ``guide[r >> (31 - b)]`` and
+    steps forward while ``cum[i] <= r`` (about one step on average). It picks exactly the word a
+    binary search of ``cum`` would (``np.searchsorted(cum, r, side="right")``), only faster.
+    """
+    bits = int(min(22, max(1, math.ceil(math.log2(max(len(cum), 2))) + 1)))
+    starts = np.arange(2**bits + 1, dtype=np.int64) << (31 - bits)
+    guide = np.searchsorted(cum, starts, side="right").astype(np.int32)
+    return np.minimum(guide, len(cum) - 1).astype(np.int32)
+
+
+def keep_thresholds(counts: np.ndarray, sample: float) -> np.ndarray:
+    """Subsampling as word2vec.c: with ``t = sample * total``, a word seen ``c`` times is kept with
+    probability ``min(1, (sqrt(c / t) + 1) * t / c)``. Returned as int64 thresholds on 31-bit
+    random integers (kept when ``r < threshold``; ``2**31`` means always kept)."""
+    counts = np.asarray(counts, dtype=np.float64)
+    if sample <= 0:
+        return np.full(len(counts), 2**31, dtype=np.int64)
+    t = sample * counts.sum() if sample < 1.0 else float(sample)  # gensim: sample >= 1 is a count
+    prob = np.minimum(1.0, (np.sqrt(counts / t) + 1.0) * t / counts)
+    return np.round(prob * 2**31).astype(np.int64)
+
+
+def huffman_tree(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Huffman codes for hierarchical softmax (frequent words get short paths).
+
+    Returns ``codes (V, L) uint8`` (bit of each step, root first), ``points (V, L) int32`` (inner
+    node index of each step, into a ``(V - 1, D)`` output table) and ``lengths (V,) int32``.
+    Inner nodes are numbered in the order they are created; the root is ``V - 2``.
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    v = len(counts)
+    if v < 2:
+        return np.zeros((v, 1), np.uint8), np.zeros((v, 1), np.int32), np.zeros(v, np.int32)
+    heap = [(int(c), i) for i, c in enumerate(counts)]  # (count, node id); leaves 0..V-1
+    heapq.heapify(heap)
+    parent = np.zeros(2 * v - 1, dtype=np.int64)
+    bit = np.zeros(2 * v - 1, dtype=np.uint8)
+    nxt = v
+    while len(heap) > 1:
+        c1, a = heapq.heappop(heap)
+        c2, b = heapq.heappop(heap)
+        parent[a], bit[a] = nxt, 0
+        parent[b], bit[b] = nxt, 1
+        heapq.heappush(heap, (c1 + c2, nxt))
+        nxt += 1
+    root = 2 * v - 2
+    depth = np.zeros(2 * v - 1, dtype=np.int64)
+    for node in range(root - 1, -1, -1):  # parents have larger ids: fill depths top-down
+        depth[node] = depth[parent[node]] + 1
+    max_len = int(depth[:v].max())
+    codes = np.zeros((v, max_len), np.uint8)
+    points = np.zeros((v, max_len), np.int32)
+    for w in range(v):
+        n, k = w, depth[w]
+        while n != root:
+            k -= 1
+            codes[w, k] = bit[n]
+            points[w, k] = parent[n] - v
+            n = parent[n]
+    return codes, points, depth[:v].astype(np.int32)
+
+
+# --------------------------------------------------------------------------- reference
+def sigmoid_clipped(x: np.ndarray) -> np.ndarray:
+    """sigma(x) with word2vec.c's clipping: exactly 1 for x >= 6 and 0 for x <= -6."""
+    s = 1.0 / (1.0 + np.exp(-np.clip(x, -MAX_EXP, MAX_EXP)))
+    return np.where(x >= MAX_EXP, 1.0, np.where(x <= -MAX_EXP, 0.0, s))
+
+
+def output_step_reference(h, out, targets, labels, mask, alpha):
+    """One vectorised mini-batch step of the output layer (the readable definition).
+
+    h (B, D) input vectors; out (R, D) output table, updated in place; targets (B, T) int rows of
+    ``out``; labels (B, T) in {0, 1}; mask (B, T) bool (False = ignore); alpha the learning rate.
+    All scores use the parameters from before the step; repeated rows add up (``np.add.at``).
+    Returns ``(dh (B, D), loss (B,))`` where ``dh`` is what the input side must add (the "e" above).
+    """
+    rows = out[targets]                                        # (B, T, D)
+    x = np.einsum("bd,btd->bt", h, rows)                       # scores
+    g = alpha * (labels - sigmoid_clipped(x)) * mask           # (B, T)
+    signed = np.where(labels > 0, x, -x)
+    loss = (np.logaddexp(0.0, -signed) * mask).sum(axis=1)     # -log sigma(+-x)
+    dh = np.einsum("bt,btd->bd", g, rows)
+    np.add.at(out, targets[mask], (g[:, :, None] * h[:, None, :])[mask])
+    return dh.astype(h.dtype, copy=False), loss
+
+
+def sg_ns_step_reference(syn0, syn1neg, contexts, centers, negatives, alpha):
+    """Skip-gram negative-sampling step on given pairs: ``syn0[contexts[i]]`` predicts ``centers[i]``
+    against the noise words ``negatives[i]`` (a noise word equal to the centre is ignored).
+    Updates both tables in place; returns the loss of each pair (float64)."""
+    targets = np.concatenate([centers[:, None], negatives], axis=1)
+    labels = np.zeros(targets.shape, dtype=syn0.dtype)
+    labels[:, 0] = 1
+    mask = np.ones(targets.shape, dtype=bool)
+    mask[:, 1:] = negatives != centers[:, None]
+    dh, loss = output_step_reference(syn0[contexts], syn1neg, targets, labels, mask, alpha)
+    np.add.at(syn0, contexts, dh)
+    return loss
+
+
+# ------------------------------------------------------------------------------ kernel
+@jit(nogil=True, cache=True, inline="always")
+def _rand(state):
+    state = state * _MULT + _INC
+    return state, np.int64(state >> _SHIFT)
+
+
+@jit(nogil=True, cache=True, inline="always")
+def _draw(cum, guide, gshift, state):
+    """A noise word: the first i with cum[i] > r for a uniform 31-bit r (see :func:`guide_table`)."""
+    state, r = _rand(state)
+    i = guide[r >> gshift]
+    while cum[i] <= r:
+        i += 1
+    return state, i
+
+
+@jit(nogil=True, cache=True, fastmath=True, inline="always")
+def _target_step(h, e, out, t, label, alpha, sig, nlogsig):
+    """One target: score, gradient, update ``out[t]``, accumulate into ``e``; returns the loss."""
+    dim = h.shape[0]
+    x = np.float32(0.0)
+    for d in range(dim):
+        x += h[d] * out[t, d]
+    z = x if label > 0.5 else -x  # loss = -log sigma(z)
+    if x >= MAX_EXP:
+        s = 1.0
+    elif x <= -MAX_EXP:
+        s = 0.0
+    else:
+        u = (x + MAX_EXP) * _SCALE
+        i = min(int(u), TABLE_STEPS - 1)
+        s = sig[i] + (u - i) * (sig[i + 1] - sig[i])
+    if z >= MAX_EXP:
+        loss = math.log1p(math.exp(-z))
+    elif z <= -MAX_EXP:
+        loss = -z + math.log1p(math.exp(z))
+    else:
+        u = (z + MAX_EXP) * _SCALE
+        i = min(int(u), TABLE_STEPS - 1)
+        loss = nlogsig[i] + (u - i) * (nlogsig[i + 1] - nlogsig[i])
+    g = np.float32(alpha * (label - s))
+    for d in range(dim):
+        o = out[t, d]
+        e[d] += g * o
+        out[t, d] = o + g * h[d]
+    return loss
+
+
+@jit(nogil=True, cache=True, fastmath=True, inline="always")
+def _output_layer(h, e, center, syn1, syn1neg, hs, negative, cum, guide, gshift, codes, points, lengths, alpha, sig,
+                  nlogsig, state):
+    """All targets of one example (HS path and/or centre + noise words); ``e`` must start at zero."""
+    loss = 0.0
+    if hs:
+        for k in range(lengths[center]):
+            loss += _target_step(h, e, syn1, points[center, k], 1.0 - codes[center, k], alpha, sig, nlogsig)
+    if negative > 0:
+        loss += _target_step(h, e, syn1neg, center, 1.0, alpha, sig, nlogsig)
+        for _ in range(negative):
+            state, t = _draw(cum, guide, gshift, state)
+            if t == center:
+                continue
+            loss += _target_step(h, e, syn1neg, t, 0.0, alpha, sig, nlogsig)
+    return loss, state
+
+
+@jit(nogil=True, cache=True, fastmath=True)
+def _train_chunks(ids, offsets, bounds, seeds, first, stop, step, syn0, syn1, syn1neg, keep, cum, guide, codes, points,
+                  lengths, sg, cbow_mean, hs, negative, window, alpha0, alpha1, done_before, total_words, sig,
+                  nlogsig, max_len, progress, slot):
+    """Train on chunks ``first, first + step, ... < stop``; chunk c is sentences
+    ``bounds[c]:bounds[c + 1]`` with seed ``seeds[c]``. Returns (loss sum, examples). After each
+    chunk, ``progress[slot]`` holds the words this thread has done (read by the progress bar)."""
+    dim = syn0.shape[1]
+    h = np.empty(dim, dtype=syn0.dtype)
+    e = np.empty(dim, dtype=syn0.dtype)
+    sent = np.empty(max_len, dtype=np.int64)
+    gshift = 31  # guide has 2**b + 1 entries: bucket of r is r >> (31 - b)
+    m = guide.shape[0] - 1
+    while m > 1:
+        m >>= 1
+        gshift -= 1
+    loss = 0.0
+    examples = 0
+    words_done = 0
+    for c in range(first, stop, step):
+        state = seeds[c]
+        for s in range(bounds[c], bounds[c + 1]):
+            # linear decay by corpus position, so it does not depend on how chunks meet threads
+            frac = (done_before + offsets[s]) / total_words
+            alpha = max(alpha1, alpha0 - (alpha0 - alpha1) * frac)
+            n = 0
+            for p in range(offsets[s], offsets[s + 1]):  # frequent-word subsampling
+                w = ids[p]
+                state, r = _rand(state)
+                if r < keep[w]:
+                    sent[n] = w
+                    n += 1
+            for i in range(n):
+                state, r = _rand(state)
+                b = r % window  # reduced window: effective size window - b, in 1..window
+                lo = max(0, i - window + b)
+                hi = min(n, i + window + 1 - b)
+                center = sent[i]
+                if sg:
+                    for j in range(lo, hi):
+                        if j == i:
+                            continue
+                        ctx = sent[j]
+                        for d in range(dim):
+                            h[d] = syn0[ctx, d]
+                            e[d] = 0.0
+                        lo_, state = _output_layer(h, e, center, syn1, syn1neg, hs, negative, cum, guide, gshift, codes,
+                                                   points, lengths, alpha, sig, nlogsig, state)
+                        loss += lo_
+                        examples += 1
+                        for d in range(dim):
+                            syn0[ctx, d] += e[d]
+                else:
+                    count = hi - lo - 1
+                    if count <= 0:
+                        continue
+                    for d in range(dim):
+                        h[d] = 0.0
+                        e[d] = 0.0
+                    for j in range(lo, hi):
+                        if j != i:
+                            ctx = sent[j]
+                            for d in range(dim):
+                                h[d] += syn0[ctx, d]
+                    if cbow_mean:
+                        inv = np.float32(1.0 / count)
+                        for d in range(dim):
+                            h[d] *= inv
+                    lo_, state = _output_layer(h, e, center, syn1, syn1neg, hs, negative, cum, guide, gshift, codes,
+                                               points, lengths, alpha, sig, nlogsig, state)
+                    loss += lo_
+                    examples += 1
+                    for j in range(lo, hi):
+                        if j != i:
+                            ctx = sent[j]
+                            for d in range(dim):
+                                syn0[ctx, d] += e[d]
+        words_done += offsets[bounds[c + 1]] - offsets[bounds[c]]
+        progress[slot] = words_done
+    return loss, examples
+
+
+@jit(nogil=True, cache=True, fastmath=True, parallel=True)
+def _train_chunks_parallel(ids, offsets, bounds, seeds, first, stop, workers, syn0, syn1, syn1neg, keep, cum, guide,
+                           codes, points, lengths, sg, cbow_mean, hs, negative, window, alpha0, alpha1, done_before,
+                           total_words, sig, nlogsig, max_len, progress, losses, counts):
+    # Hogwild: thread t takes chunks first + t, first + t + workers, ...; no locks on the tables, no
+    # barrier until the end. Progress slots are 8 int64 (one cache line) apart: no false sharing.
+    for t in prange(workers):
+        lo_, n = _train_chunks(ids, offsets, bounds, seeds, first + t, stop, workers, syn0, syn1, syn1neg, keep,
+                               cum, guide, codes, points, lengths, sg, cbow_mean, hs, negative, window, alpha0, alpha1,
+                               done_before, total_words, sig, nlogsig, max_len, progress, 8 * t)
+        losses[t] = lo_
+        counts[t] = n
+
+
+def train_chunks(ids, offsets, bounds, seeds, first, stop, workers, syn0, syn1, syn1neg, keep, cum, guide, codes,
+                 points, lengths, sg, cbow_mean, hs, negative, window, alpha0, alpha1, done_before, total_words, sig,
+                 nlogsig, progress=None) -> tuple[float, int]:
+    """Checked entry point: train on chunks ``first:stop`` with ``workers`` Hogwild threads.
+
+    ids (N,) int32 in [0, V); offsets (S+1,) int64 from 0 to N; bounds (C+1,) int64 sentence
+    indices; seeds (C,) uint64; syn0/syn1neg (V, D) and syn1 (V, D) float32 (syn1 may be (0, D)
+    when hs is off); keep (V,) int64; cum (V,) int64; codes/points (V, L); lengths (V,).
+    Returns (sum of losses, number of examples), summed over threads in float64. ``progress``
+    (int64, at least ``8 * workers`` entries) receives each thread's words done at ``8 * t`` while it
+    runs; the call releases the GIL, so another Python thread can show it.
+    """
+    v, dim = syn0.shape
+    for name, a in (("syn0", syn0), ("syn1", syn1), ("syn1neg", syn1neg)):
+        if a.dtype != np.float32 or a.ndim != 2 or a.shape[1] != dim or not a.flags.c_contiguous:
+            raise ValueError(f"{name} must be a C-contiguous float32 (rows, {dim}) array, got {a.dtype} {a.shape}")
+    if syn1neg.shape[0] != (v if negative > 0 else syn1neg.shape[0]) or (hs and syn1.shape[0] < v - 1):
+        raise ValueError("output tables are too small for the vocabulary")
+    if ids.dtype != np.int32 or offsets.dtype != np.int64 or bounds.dtype != np.int64 or seeds.dtype != np.uint64:
+        raise TypeError("ids int32, offsets int64, bounds int64 and seeds uint64 are required")
+    if ids.size and (ids.min() < 0 or ids.max() >= v):
+        raise IndexError(f"word ids must be in [0, {v}), got {ids.min()}..{ids.max()}")
+    if offsets[0] != 0 or offsets[-1] != len(ids) or np.any(np.diff(offsets) < 0):
+        raise ValueError("offsets must be non-decreasing from 0 to len(ids)")
+    if bounds[0] < 0 or bounds[-1] > len(offsets) - 1 or np.any(np.diff(bounds) < 0) or len(seeds) < len(bounds) - 1:
+        raise ValueError("chunk bounds must be non-decreasing sentence indices, one seed per chunk")
+    if not 0 <= first <= stop <= len(bounds) - 1:
+        raise ValueError(f"chunk range {first}:{stop} is outside 0:{len(bounds) - 1}")
+    if window < 1 or negative < 0 or workers < 1 or not (hs or negative):
+        raise ValueError("window >= 1, negative >= 0, workers >= 1 and hs or negative are required")
+    if len(keep) != v or (negative > 0 and (len(cum) != v or cum[-1] != CUM_TABLE_DOMAIN)):
+        raise ValueError("keep and cum tables must have one entry per vocabulary word")
+    if negative > 0 and (guide.dtype != np.int32 or len(guide) < 3 or (len(guide) - 1) & (len(guide) - 2)
+                         or guide.min() < 0 or guide.max() >= v):
+        raise ValueError("guide must be guide_table(cum)")
+    if hs and (lengths.shape[0] != v or codes.shape != points.shape or codes.shape[0] != v
+               or (points.size and (points.min() < 0 or points.max() >= syn1.shape[0]))):
+        raise ValueError("Huffman codes/points do not match the vocabulary")
+    if not hs:  # the kernel never reads them; keep the types fixed for the compiled signature
+        codes, points, lengths = codes[:0], points[:0], lengths[:0]
+    if progress is None:
+        progress = np.zeros(8 * workers, dtype=np.int64)
+    if progress.dtype != np.int64 or progress.shape[0] < 8 * workers:
+        raise ValueError("progress must be an int64 array of at least 8 * workers entries")
+    max_len = int(np.diff(offsets).max()) if len(offsets) > 1 else 0
+    args = (ids, offsets, bounds, seeds)
+    rest = (syn0, syn1, syn1neg, keep, cum, guide, codes, points, lengths, bool(sg), bool(cbow_mean), bool(hs),
+            int(negative), int(window), float(alpha0), float(alpha1), float(done_before), float(total_words), sig,
+            nlogsig, max(max_len, 1))
+    if workers == 1:
+        loss, n = _train_chunks(*args, int(first), int(stop), 1, *rest, progress, 0)
+        return float(loss), int(n)
+    losses = np.zeros(workers, dtype=np.float64)
+    counts = np.zeros(workers, dtype=np.int64)
+    _train_chunks_parallel(*args, int(first), int(stop), int(workers), *rest, progress, losses, counts)
+    return float(losses.sum()), int(counts.sum())
+
+
+@jit(nogil=True, cache=True, fastmath=True)
+def _sg_ns_step_kernel(syn0, syn1neg, contexts, centers, negatives, alpha, sig, nlogsig, losses):
+    dim = syn0.shape[1]
+    h = np.empty(dim, dtype=syn0.dtype)
+    e = np.empty(dim, dtype=syn0.dtype)
+    for i in range(contexts.shape[0]):
+        ctx = contexts[i]
+        for d in range(dim):
+            h[d] = syn0[ctx, d]
+            e[d] = 0.0
+        loss = _target_step(h, e, syn1neg, centers[i], 1.0, alpha, sig, nlogsig)
+        for k in range(negatives.shape[1]):
+            if negatives[i, k] != centers[i]:
+                loss += _target_step(h, e, syn1neg, negatives[i, k], 0.0, alpha, sig, nlogsig)
+        for d in range(dim):
+            syn0[ctx, d] += e[d]
+        losses[i] = loss
+
+
+def sg_ns_step(syn0, syn1neg, contexts, centers, negatives, alpha) -> np.ndarray:
+    """The kernel's own per-pair update (exactly what :func:`train_chunks` does for one pair), on
+    given pairs, in order. Same contract as :func:`sg_ns_step_reference`; equal to it when no two
+    pairs touch the same rows."""
+    from .jit import jit_enabled
+    from .validate import as_index_array
+
+    v = syn0.shape[0]
+    if syn0.dtype != np.float32 or syn1neg.dtype != np.float32 or syn0.shape != syn1neg.shape:
+        raise ValueError("syn0 and syn1neg must be float32 arrays of the same shape")
+    contexts = as_index_array(contexts, v, "context")
+    centers = as_index_array(centers, v, "centre")
+    negatives = as_index_array(negatives, v, "negative")
+    if negatives.ndim != 2 or negatives.shape[0] != len(contexts) or len(centers) != len(contexts):
+        raise ValueError("need contexts (P,), centers (P,) and negatives (P, K)")
+    if not jit_enabled():
+        return sg_ns_step_reference(syn0, syn1neg, contexts, centers, negatives, alpha)
+    sig, nlogsig = sigmoid_tables()
+    losses = np.zeros(len(contexts), dtype=np.float64)
+    _sg_ns_step_kernel(syn0, syn1neg, contexts, centers, negatives, float(alpha), sig, nlogsig, losses)
+    return losses

@@ -1,0 +1,520 @@
+"""WordVectors: a table of word vectors and what you do with it (gensim users know it as KeyedVectors).
+
+    wv = model.wv                      # or WordVectors.load_word2vec_format("vectors.bin", binary=True)
+    wv["king"]                         # (D,) float32
+    wv.most_similar(positive=["king", "woman"], negative=["man"], topn=5)
+    wv.evaluate_word_analogies("questions-words.txt")
+
+Similarity search goes through one private method, :meth:`WordVectors._top_k_cosine`, so a faster
+top-k kernel can be swapped in at one place. Unknown words raise ``KeyError`` naming the word.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ..io import atomic_write, load_npz, save_npz
+
+
+class WordVectors:
+    """Words ``index_to_key`` (most frequent first, usually) and their vectors ``vectors (V, D)``."""
+
+    def __init__(self, index_to_key, vectors, counts=None):
+        vectors = np.asarray(vectors)
+        if vectors.ndim != 2:
+            raise ValueError(f"vectors must be 2-D (V, D), got shape {vectors.shape}")
+        if not np.issubdtype(vectors.dtype, np.floating):
+            raise TypeError(f"vectors must be floating point, got {vectors.dtype}")
+        self.index_to_key = list(index_to_key)
+        if len(self.index_to_key) != vectors.shape[0]:
+            raise ValueError(f"{len(self.index_to_key)} words but {vectors.shape[0]} vectors")
+        self.key_to_index = {w: i for i, w in enumerate(self.index_to_key)}
+        if len(self.key_to_index) != len(self.index_to_key):
+            seen = set()
+            dup = next(w for w in self.index_to_key if w in seen or seen.add(w))
+            raise ValueError(f"word {dup!r} appears twice")
+        self.vectors = vectors
+        self.counts = None if counts is None else np.asarray(counts, dtype=np.int64)
+        self._unit = None
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def vector_size(self) -> int:
+        return self.vectors.shape[1]
+
+    def __len__(self) -> int:
+        return len(self.index_to_key)
+
+    def __contains__(self, word) -> bool:
+        return word in self.key_to_index
+
+    def get_index(self, word) -> int:
+        try:
+            return self.key_to_index[word]
+        except (KeyError, TypeError):
+            raise KeyError(f"word {word!r} is not in the vocabulary") from None
+
+    def get_vector(self, word, norm: bool = False) -> np.ndarray:
+        i = self.get_index(word)
+        return self.unit_vectors[i] if norm else self.vectors[i]
+
+    def __getitem__(self, words):
+        if isinstance(words, str):
+            return self.get_vector(words)
+        return np.stack([self.get_vector(w) for w in words])
+
+    def __repr__(self) -> str:
+        return f"WordVectors({len(self)} words, {self.vector_size} dims)"
+
+    def fill_norms(self, force: bool = False) -> None:
+        """Compute (or recompute after training) the unit-length copy used by similarity queries."""
+        if self._unit is None or force:
+            v = self.vectors.astype(np.float32, copy=False)
+            norms = np.linalg.norm(v, axis=1, keepdims=True)
+            self._unit = (v / np.maximum(norms, 1e-12)).astype(np.float32)
+
+    @property
+    def unit_vectors(self) -> np.ndarray:
+        """Every vector scaled to length 1, (V, D) float32."""
+        self.fill_norms()
+        return self._unit
+
+    # -------------------------------------------------------------- similarity
+    def _top_k_cosine(self, queries: np.ndarray, exclude, topn: int, restrict_vocab: int | None = None):
+        """THE similarity search: for each unit-length query row (Q, D), the ``topn`` rows of the unit
+        table (only the first ``restrict_vocab`` words, if given) with the highest cosine, skipping the
+        indices in ``exclude[q]``. Returns (indices (Q, k), scores (Q, k)), best first.
+        """
+        table = self.unit_vectors if restrict_vocab is None else self.unit_vectors[:restrict_vocab]
+        scores = queries.astype(np.float32, copy=False) @ table.T            # (Q, V)
+        for q, ex in enumerate(exclude):
+            ex = [i for i in ex if i < table.shape[0]]
+            if ex:
+                scores[q, ex] = -np.inf
+        k = min(topn, table.shape[0])
+        if k <= 0:
+            return np.zeros((len(queries), 0), np.int64), np.zeros((len(queries), 0), np.float32)
+        part = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < table.shape[0] else \
+            np.tile(np.arange(table.shape[0]), (len(queries), 1))
+        part_scores = np.take_along_axis(scores, part, axis=1)
+        order = np.argsort(-part_scores, axis=1, kind="stable")
+        idx = np.take_along_axis(part, order, axis=1)
+        best = np.take_along_axis(part_scores, order, axis=1)
+        keep = np.isfinite(best)
+        if not keep.all():  # fewer candidates than topn after exclusion: trim the -inf tail
+            k = int(keep.sum(axis=1).min())
+            idx, best = idx[:, :k], best[:, :k]
+        return idx, best
+
+    def _as_terms(self, items, weight):
+        if items is None:
+            return []
+        if isinstance(items, (str, np.ndarray)):
+            items = [items]
+        return [(x, weight) for x in items]
+
+    def _mean_unit(self, terms):
+        """Weighted mean of unit vectors (words or raw vectors), scaled to length 1; and word indices."""
+        vecs, used = [], []
+        for item, weight in terms:
+            if isinstance(item, np.ndarray):
+                v = item.astype(np.float32).ravel()
+                if v.shape[0] != self.vector_size:
+                    raise ValueError(f"a query vector must have {self.vector_size} values, got {v.shape[0]}")
+                v = v / max(float(np.linalg.norm(v)), 1e-12)
+            else:
+                i = self.get_index(item)
+                used.append(i)
+                v = self.unit_vectors[i]
+            vecs.append(weight * v)
+        if not vecs:
+            raise ValueError("cannot compute similarity with no input")
+        mean = np.mean(vecs, axis=0)
+        return mean / max(float(np.linalg.norm(mean)), 1e-12), used
+
+    def most_similar(self, positive=None, negative=None, topn: int | None = 10, restrict_vocab: int | None = None):
+        """Words closest (cosine) to the mean of the unit vectors of ``positive`` minus ``negative``
+        (words or vectors); the input words are left out. ``[(word, cosine), ...]``, best first;
+        ``topn=None`` returns the cosine with every word as an array instead."""
+        terms = self._as_terms(positive, 1.0) + self._as_terms(negative, -1.0)
+        query, used = self._mean_unit(terms)
+        if topn is None:
+            table = self.unit_vectors if restrict_vocab is None else self.unit_vectors[:restrict_vocab]
+            return table @ query
+        idx, scores = self._top_k_cosine(query[None, :], [used], topn, restrict_vocab)
+        return [(self.index_to_key[i], float(s)) for i, s in zip(idx[0], scores[0], strict=True)]
+
+    def similar_by_vector(self, vector, topn: int = 10, restrict_vocab: int | None = None):
+        return self.most_similar(positive=[np.asarray(vector)], topn=topn, restrict_vocab=restrict_vocab)
+
+    def similar_by_word(self, word, topn: int = 10, restrict_vocab: int | None = None):
+        return self.most_similar(positive=[word], topn=topn, restrict_vocab=restrict_vocab)
+
+    def most_similar_cosmul(self, positive=None, negative=None, topn: int = 10, restrict_vocab: int | None = None):
+        """Levy & Goldberg (2014) 3CosMul: maximise prod((1 + cos(w, p)) / 2) / (prod((1 + cos(w, n)) / 2) + 1e-6).
+
+        Needs every word's score, so it does not use the top-k search."""
+        pos = [self.get_index(w) for w in ([positive] if isinstance(positive, str) else (positive or []))]
+        neg = [self.get_index(w) for w in ([negative] if isinstance(negative, str) else (negative or []))]
+        if not pos and not neg:
+            raise ValueError("cannot compute similarity with no input")
+        table = self.unit_vectors if restrict_vocab is None else self.unit_vectors[:restrict_vocab]
+        num = np.ones(table.shape[0])
+        den = np.ones(table.shape[0])
+        for i in pos:
+            num *= (1.0 + table @ self.unit_vectors[i]) / 2.0
+        for i in neg:
+            den *= (1.0 + table @ self.unit_vectors[i]) / 2.0
+        scores = num / (den + 1e-6)
+        scores[[i for i in pos + neg if i < len(scores)]] = -np.inf
+        order = np.argsort(-scores, kind="stable")[:topn]
+        return [(self.index_to_key[i], float(scores[i])) for i in order if np.isfinite(scores[i])]
+
+    def similarity(self, w1, w2) -> float:
+        """Cosine similarity of two words."""
+        return float(self.get_vector(w1, norm=True) @ self.get_vector(w2, norm=True))
+
+    def distance(self, w1, w2) -> float:
+        return 1.0 - self.similarity(w1, w2)
+
+    def doesnt_match(self, words) -> str:
+        """The word furthest from the mean of the others' unit vectors (all words must be known)."""
+        words = list(words)
+        if not words:
+            raise ValueError("doesnt_match needs at least one word")
+        unit = np.stack([self.get_vector(w, norm=True) for w in words])
+        mean = unit.mean(axis=0)
+        mean /= max(float(np.linalg.norm(mean)), 1e-12)
+        return words[int(np.argmin(unit @ mean))]
+
+    def closer_than(self, w1, w2) -> list[str]:
+        """Every word more similar to ``w1`` than ``w2`` is, most similar first."""
+        i1, i2 = self.get_index(w1), self.get_index(w2)
+        idx, scores = self._top_k_cosine(self.unit_vectors[i1][None, :], [[i1]], len(self))
+        limit = float(self.unit_vectors[i1] @ self.unit_vectors[i2])
+        return [self.index_to_key[i] for i, s in zip(idx[0], scores[0], strict=True) if s > limit and i != i2]
+
+    def rank(self, w1, w2) -> int:
+        """Rank of ``w2`` among ``w1``'s neighbours (1 = nearest)."""
+        return len(self.closer_than(w1, w2)) + 1
+
+    # -------------------------------------------------------------- evaluation
+    def _ok_vocab(self, restrict_vocab, case_insensitive):
+        keys = self.index_to_key[:restrict_vocab]
+        if case_insensitive:  # the most frequent spelling wins, like gensim
+            return {k.upper(): i for i, k in reversed(list(enumerate(keys)))}
+        return {k: i for i, k in enumerate(keys)}
+
+    def evaluate_word_analogies(self, analogies, restrict_vocab: int = 300000, case_insensitive: bool = True,
+                                dummy4unknown: bool = False):
+        """Accuracy on "a b c d" questions (a is to b as c is to d), gensim's rules:
+
+        only the ``restrict_vocab`` most frequent words are candidates; questions with a word outside
+        them are skipped (or counted wrong with ``dummy4unknown``); the answer is the best word by
+        3CosAdd (``most_similar(positive=[b, c], negative=[a])``) that is not a, b or c.
+        Returns ``(accuracy, sections)`` where sections is a list of
+        ``{"section": name, "correct": [(a, b, c, d), ...], "incorrect": [...]}`` ending with
+        ``"Total accuracy"``. A malformed line raises ``ValueError`` with its number.
+        """
+        ok = self._ok_vocab(restrict_vocab, case_insensitive)
+        norm = str.upper if case_insensitive else (lambda s: s)
+        sections, current = [], None
+        questions = []  # (section index, original quad, normalised quad)
+        with open(analogies, encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, start=1):
+                line = line.strip()
+                if not line:
+                    continue
+                if line.startswith(":"):
+                    current = {"section": line.lstrip(": ").strip(), "correct": [], "incorrect": []}
+                    sections.append(current)
+                    continue
+                if current is None:
+                    raise ValueError(f"{analogies}: line {lineno}: a question before the first ': section' header")
+                parts = line.split()
+                if len(parts) != 4:
+                    raise ValueError(f"{analogies}: line {lineno}: expected 4 words, got {len(parts)}")
+                questions.append((len(sections) - 1, tuple(parts), tuple(norm(p) for p in parts)))
+        answerable = [q for q in questions if all(w in ok for w in q[2])]
+        if dummy4unknown:
+            for sec, quad, nq in questions:
+                if not all(w in ok for w in nq):
+                    sections[sec]["incorrect"].append(quad)
+        unit = self.unit_vectors
+        batch = 1024
+        for start in range(0, len(answerable), batch):
+            part = answerable[start:start + batch]
+            abc = np.array([[ok[w] for w in nq[:3]] for _, _, nq in part], dtype=np.int64)
+            query = unit[abc[:, 1]] + unit[abc[:, 2]] - unit[abc[:, 0]]
+            query /= np.maximum(np.linalg.norm(query, axis=1, keepdims=True), 1e-12)
+            idx, _ = self._top_k_cosine(query, abc, 5, restrict_vocab)
+            for (sec, quad, nq), row in zip(part, idx, strict=True):
+                predicted = None
+                for i in row:
+                    w = norm(self.index_to_key[i])
+                    if w in ok and w not in nq[:3]:
+                        predicted = w
+                        break
+                (sections[sec]["correct"] if predicted == nq[3] else sections[sec]["incorrect"]).append(quad)
+        total = {"section": "Total accuracy",
+                 "correct": [q for s in sections for q in s["correct"]],
+                 "incorrect": [q for s in sections for q in s["incorrect"]]}
+        n = len(total["correct"]) + len(total["incorrect"])
+        accuracy = len(total["correct"]) / n if n else 0.0
+        return accuracy, sections + [total]
+
+    def evaluate_word_pairs(self, pairs, delimiter: str = "\t", restrict_vocab: int = 300000,
+                            case_insensitive: bool = True, dummy4unknown: bool = False):
+        """Correlation of cosine similarity with human scores ("w1<TAB>w2<TAB>score" lines, ``#`` comments).
+
+        Returns ``((pearson_r, p), (spearman_rho, p), oov_ratio_percent)`` like gensim. Spearman is
+        Pearson on ranks (ties share their mean rank); p-values from Student's t with n - 2 dof.
+        """
+        ok = self._ok_vocab(restrict_vocab, case_insensitive)
+        norm = str.upper if case_insensitive else (lambda s: s)
+        gold, model, oov = [], [], 0
+        with open(pairs, encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, start=1):
+                if line.startswith("#") or not line.strip():
+                    continue
+                parts = line.rstrip("\r\n").split(delimiter)
+                if len(parts) != 3:
+                    raise ValueError(f"{pairs}: line {lineno}: expected 3 fields separated by {delimiter!r}")
+                try:
+                    score = float(parts[2])
+                except ValueError:
+                    raise ValueError(f"{pairs}: line {lineno}: bad score {parts[2]!r}") from None
+                a, b = norm(parts[0].strip()), norm(parts[1].strip())
+                if a not in ok or b not in ok:
+                    oov += 1
+                    if dummy4unknown:
+                        gold.append(score)
+                        model.append(0.0)
+                    continue
+                gold.append(score)
+                model.append(float(self.unit_vectors[ok[a]] @ self.unit_vectors[ok[b]]))
+        if len(gold) < 3:
+            raise ValueError(f"{pairs}: fewer than 3 pairs with both words in the vocabulary")
+        gold, model = np.array(gold), np.array(model)
+        pearson = pearson_r(gold, model)
+        spearman = spearman_rho(gold, model)
+        n = len(gold)
+        oov_ratio = oov / (n + oov) * 100 if not dummy4unknown else oov / n * 100
+        return (pearson, _t_pvalue(pearson, n)), (spearman, _t_pvalue(spearman, n)), oov_ratio
+
+    # --------------------------------------------------------------------- files
+    def save_word2vec_format(self, path, binary: bool = False, write_header: bool = True) -> None:
+        """word2vec.c's format: a header "V D", then one word per record followed by D float32
+        values, as text (``%.9g``, exact for float32) or as raw little-endian bytes (``binary``).
+        Written atomically: a failed save leaves any previous file intact."""
+        vectors = np.ascontiguousarray(self.vectors, dtype="<f4")
+        for w in self.index_to_key:
+            if not w or any(c.isspace() for c in w):
+                raise ValueError(f"word {w!r} is empty or contains whitespace: it cannot be stored in this format")
+        with atomic_write(path, "wb") as fh:
+            if write_header:
+                fh.write(f"{len(self)} {self.vector_size}\n".encode())
+            if binary:
+                for w, row in zip(self.index_to_key, vectors, strict=True):
+                    fh.write(w.encode("utf-8") + b" " + row.tobytes() + b"\n")
+            else:
+                fmt = " ".join(["%.9g"] * self.vector_size)
+                lines = []
+                for w, row in zip(self.index_to_key, vectors.tolist(), strict=True):
+                    lines.append(f"{w} {fmt % tuple(row)}\n")
+                    if len(lines) >= 4096:
+                        fh.write("".join(lines).encode("utf-8"))
+                        lines.clear()
+                fh.write("".join(lines).encode("utf-8"))
+
+    @classmethod
+    def load_word2vec_format(cls, path, binary: bool = False, limit: int | None = None) -> WordVectors:
+        """Read a word2vec.c / gensim file (text or ``binary``); ``limit`` keeps only the first
+        records. A wrong header, a short or extra record, a bad number or a non-UTF-8 word raises
+        ``ValueError`` naming the line (text) or record (binary)."""
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"no vectors file at {str(path)!r}")
+        with open(path, "rb") as fh:
+            header = fh.readline()
+            try:
+                n, dim = (int(x) for x in header.split())
+                if n < 0 or dim < 1:
+                    raise ValueError
+            except ValueError:
+                raise ValueError(f"{path}: line 1: header must be '<count> <dimension>', got {header[:60]!r}") \
+                    from None
+            want = n if limit is None else min(n, int(limit))
+            if binary:
+                words, vectors = _read_binary(fh, path, n, dim, want)
+            else:
+                words, vectors = _read_text(fh, path, n, dim, want)
+        return cls(words, vectors)
+
+    def save(self, path) -> None:
+        """``.npz`` with the words, vectors and counts (no pickle), written atomically."""
+        arrays = {"words": np.array(self.index_to_key, dtype=str), "vectors": self.vectors}
+        if self.counts is not None:
+            arrays["counts"] = self.counts
+        save_npz(path, **arrays)
+
+    @classmethod
+    def load(cls, path) -> WordVectors:
+        data = load_npz(path)
+        if "words" not in data or "vectors" not in data:
+            raise ValueError(f"{path} is not a minembed WordVectors file (needs 'words' and 'vectors')")
+        return cls(data["words"].tolist(), data["vectors"], data.get("counts"))
+
+
+# --------------------------------------------------------------------- file readers
+def _read_text(fh, path, n, dim, want):
+    words, vectors = [], np.empty((want, dim), dtype=np.float32)
+    lineno = 1
+    for raw in fh:
+        lineno += 1
+        if len(words) == want:
+            if len(words) == n and raw.strip():
+                raise ValueError(f"{path}: line {lineno}: more vectors than the header's count {n}")
+            if len(words) < n:
+                break
+            continue
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(f"{path}: line {lineno}: not valid UTF-8") from None
+        parts = line.rstrip("\r\n ").split(" ")
+        if len(parts) != dim + 1:
+            raise ValueError(f"{path}: line {lineno}: expected a word and {dim} numbers, got {len(parts)} fields")
+        try:
+            vectors[len(words)] = np.array(parts[1:], dtype=np.float32)
+        except ValueError:
+            bad = next(p for p in parts[1:] if not _is_float(p))
+            raise ValueError(f"{path}: line {lineno}: bad number {bad!r}") from None
+        words.append(parts[0])
+    if len(words) < want:
+        raise ValueError(f"{path}: truncated: the header promises {n} vectors, found {len(words)} "
+                         f"(file ends at line {lineno})")
+    return words, vectors
+
+
+def _read_binary(fh, path, n, dim, want):
+    words, vectors = [], np.empty((want, dim), dtype=np.float32)
+    nbytes = 4 * dim
+    buf = b""
+    pos = 0
+
+    def fill(need):
+        nonlocal buf, pos
+        if len(buf) - pos < need:
+            buf = buf[pos:] + fh.read(max(need, 1 << 20))
+            pos = 0
+        return len(buf) - pos >= need
+
+    for rec in range(1, want + 1):
+        fill(1)
+        while pos < len(buf) and buf[pos:pos + 1] in (b"\n", b"\r"):  # newline after the previous vector
+            pos += 1
+            fill(1)
+        while True:
+            sp = buf.find(b" ", pos)
+            if sp >= 0 or not fill(len(buf) - pos + 1):
+                break
+        if sp < 0:
+            raise ValueError(f"{path}: record {rec}: truncated (no word); the header promises {n} vectors")
+        raw = buf[pos:sp]
+        if len(raw) > 1 << 16:
+            raise ValueError(f"{path}: record {rec}: no word separator found (is this a text file? use binary=False)")
+        try:
+            word = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(f"{path}: record {rec}: word is not valid UTF-8 ({raw[:40]!r})") from None
+        pos = sp + 1
+        if not fill(nbytes):
+            raise ValueError(f"{path}: record {rec} ({word!r}): truncated vector, expected {nbytes} bytes, "
+                             f"got {len(buf) - pos}")
+        vectors[rec - 1] = np.frombuffer(buf, dtype="<f4", count=dim, offset=pos)
+        pos += nbytes
+        words.append(word)
+    if want == n:
+        rest = buf[pos:] + fh.read(1 << 16)
+        if rest.strip(b"\r\n"):
+            raise ValueError(f"{path}: record {n + 1}: more data than the header's count {n}")
+    return words, vectors
+
+
+def _is_float(s) -> bool:
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return False
+
+
+# ------------------------------------------------------------------------- statistics
+def pearson_r(x, y) -> float:
+    """Pearson correlation of two 1-D arrays (float64)."""
+    x = np.asarray(x, dtype=np.float64) - np.mean(x)
+    y = np.asarray(y, dtype=np.float64) - np.mean(y)
+    den = math.sqrt(float(x @ x) * float(y @ y))
+    return float(x @ y / den) if den > 0 else float("nan")
+
+
+def rankdata(a) -> np.ndarray:
+    """Ranks 1..n; tied values share the mean of the ranks they span (scipy's "average")."""
+    a = np.asarray(a)
+    order = np.argsort(a, kind="stable")
+    sorted_a = a[order]
+    starts = np.concatenate([[True], sorted_a[1:] != sorted_a[:-1]])
+    group = np.cumsum(starts) - 1
+    first = np.flatnonzero(starts)
+    last = np.concatenate([first[1:], [len(a)]]) - 1
+    mean_rank = (first + last) / 2.0 + 1.0
+    ranks = np.empty(len(a))
+    ranks[order] = mean_rank[group]
+    return ranks
+
+
+def spearman_rho(x, y) -> float:
+    """Spearman rank correlation: Pearson's r of the ranks."""
+    return pearson_r(rankdata(x), rankdata(y))
+
+
+def _t_pvalue(r: float, n: int) -> float:
+    """Two-sided p-value of a correlation r over n pairs (t = r sqrt((n-2)/(1-r^2)), n-2 dof)."""
+    df = n - 2
+    if df <= 0 or not math.isfinite(r):
+        return float("nan")
+    if abs(r) >= 1.0:
+        return 0.0
+    t2 = r * r * df / (1.0 - r * r)
+    return _betainc(df / 2.0, 0.5, df / (df + t2))
+
+
+def _betainc(a: float, b: float, x: float) -> float:
+    """Regularised incomplete beta I_x(a, b) by its continued fraction (modified Lentz)."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    if x > (a + 1.0) / (a + b + 2.0):
+        return 1.0 - _betainc(b, a, 1.0 - x)
+    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    tiny = 1e-300
+    f, c, d = 1.0, 1.0, 0.0
+    for i in range(0, 400):
+        m = i // 2
+        if i == 0:
+            num = 1.0
+        elif i % 2 == 0:
+            num = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m))
+        else:
+            num = -((a + m) * (a + b + m) * x) / ((a + 2 * m) * (a + 2 * m + 1))
+        d = 1.0 + num * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + num / (c if abs(c) > tiny else tiny)
+        f *= c * d
+        if abs(1.0 - c * d) < 1e-14:
+            break
+    return math.exp(log_front) * (f - 1.0) / a
