@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minembed.kernels import elementwise, scatter
+from minembed.kernels import scatter
 from minembed.kernels.scatter import (
     _scatter_add_rows_parallel,
     _scatter_add_rows_serial,
@@ -112,13 +112,6 @@ def test_segment_max_equals_reference_including_empty_segments(rng):
     np.testing.assert_array_equal(out[2], rows[5:10].max(axis=0))  # hand oracle
     with pytest.raises(ValueError, match="non-decreasing"):
         segment_max_rows(rows, np.array([0, 30, 20, 50]))
-
-
-def test_erf_kernel_equals_math_erf(rng):
-    x = rng.standard_normal(1001) * 3
-    np.testing.assert_allclose(elementwise.erf(x), elementwise.erf_reference(x), rtol=1e-14, atol=1e-15)
-    x32 = x.astype(np.float32).reshape(7, 11, 13)
-    assert elementwise.erf(x32).dtype == np.float32 and elementwise.erf(x32).shape == (7, 11, 13)
 
 
 def test_reference_switch_is_read_from_environment():
