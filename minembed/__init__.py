@@ -24,9 +24,9 @@ from .nn import (
     Tanh,
     TransformerBlock,
 )
-from .vision import PatchEmbed, ViT
 from .similarity import ExactIndex, analogy, topk
 from .text import TokenizedLines, Vocab, Word2Vec, WordVectors, tokenize
+from .vision import PatchEmbed, ViT
 
 __version__ = "0.1.0"
 
