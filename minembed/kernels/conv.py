@@ -1,0 +1,338 @@
+"""im2col / col2im: a convolution becomes one matrix multiplication.
+
+A 2-D convolution slides a (C, KH, KW) filter over a (C, H, W) image and takes a dot
+product at every position. *im2col* copies every window the filter will see into one
+row of a matrix, so that all those dot products become a single matmul::
+
+    x (N, C, H, W)  --im2col-->  cols (N*OH*OW, C*KH*KW)
+    y2 = cols @ W.reshape(OC, C*KH*KW).T          (N*OH*OW, OC)   one big BLAS call
+
+Index arithmetic (the whole trick). With stride ``s`` and zero padding ``p``::
+
+    OH = (H + 2p - KH) // s + 1             OW = (W + 2p - KW) // s + 1
+    row    r = (n * OH + oh) * OW + ow      one output position
+    column q = (c * KH + i) * KW + j        one filter tap
+    cols[r, q] = x[n, c, oh*s - p + i, ow*s - p + j]   (0 when that pixel lies in the padding)
+
+The column order (c, i, j) is the order of ``W.reshape(OC, C*KH*KW)``, so no weight
+reshuffling is needed.
+
+*col2im* is the adjoint (the transpose) of im2col: every entry of ``dcols`` is added back
+into the pixel it was copied from. A pixel covered by several windows receives the sum of
+their contributions: this scatter-add *is* the convolution's backward pass with respect
+to its input, ``dx = col2im(dy2 @ W)``. Padding entries are simply dropped.
+
+Max pooling lives here too: its forward keeps, for each output, which tap of its window
+won; its backward routes the gradient to exactly that pixel.
+
+Every Numba kernel is parallel over the batch: sample ``n`` only reads and writes its own
+rows and its own image, so threads never collide and the result does not depend on the
+number of threads.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from .jit import jit, jit_enabled
+
+
+# ------------------------------------------------------------------------- checks
+def _pair(v, name: str) -> tuple[int, int]:
+    """``3 -> (3, 3)``; ``(3, 2) -> (3, 2)``; anything else raises."""
+    if isinstance(v, (tuple, list)):
+        if len(v) != 2:
+            raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}")
+        a, b = v
+    else:
+        a = b = v
+    for t in (a, b):
+        if isinstance(t, bool) or not isinstance(t, (int, np.integer)):
+            raise TypeError(f"{name} must be an int or a pair of ints, got {v!r}")
+    return int(a), int(b)
+
+
+def conv_output_size(h: int, w: int, kernel_size, stride=1, padding=0) -> tuple[int, int]:
+    """``(OH, OW)`` of a convolution/pooling window sweep; ``ValueError`` naming the shapes if the
+    kernel does not fit in the padded input (or a size is not positive)."""
+    kh, kw = _pair(kernel_size, "kernel_size")
+    sh, sw = _pair(stride, "stride")
+    ph, pw = _pair(padding, "padding")
+    if kh < 1 or kw < 1:
+        raise ValueError(f"kernel_size must be positive, got {(kh, kw)}")
+    if sh < 1 or sw < 1:
+        raise ValueError(f"stride must be positive, got {(sh, sw)}")
+    if ph < 0 or pw < 0:
+        raise ValueError(f"padding must be >= 0, got {(ph, pw)}")
+    if h + 2 * ph < kh or w + 2 * pw < kw:
+        raise ValueError(
+            f"kernel {kh}x{kw} is larger than the padded input {h + 2 * ph}x{w + 2 * pw} "
+            f"(input {h}x{w}, padding {(ph, pw)})"
+        )
+    return (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+
+
+def _check_images(x, name: str = "x") -> np.ndarray:
+    if not isinstance(x, np.ndarray) or x.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name} must be a float32/float64 array, got {type(x).__name__} "
+                        f"{getattr(x, 'dtype', '')}")
+    if x.ndim != 4:
+        raise ValueError(f"{name} must have shape (N, C, H, W), got {x.shape}")
+    return np.ascontiguousarray(x)
+
+
+# ------------------------------------------------------------------------- im2col
+def im2col_reference(x: np.ndarray, kernel_size, stride=1, padding=0) -> np.ndarray:
+    """(N, C, H, W) -> (N*OH*OW, C*KH*KW), written with slices a student can follow.
+
+    For each filter tap (i, j), the pixels it meets at all output positions are the strided
+    slice ``xp[:, :, i : i + s*OH : s, j : j + s*OW : s]`` of the padded image ``xp``
+    (output (oh, ow) meets padded pixel (oh*s + i, ow*s + j)). We store that slice in
+    column (c, i, j) of every row (n, oh, ow).
+    """
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw) = _pair(kernel_size, "k"), _pair(stride, "s"), _pair(padding, "p")
+    oh, ow = conv_output_size(h, w, (kh, kw), (sh, sw), (ph, pw))
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    cols = np.empty((n, oh, ow, c, kh, kw), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            window = xp[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw]  # (N, C, OH, OW)
+            cols[:, :, :, :, i, j] = window.transpose(0, 2, 3, 1)
+    return cols.reshape(n * oh * ow, c * kh * kw)
+
+
+@jit(nogil=True, cache=True, parallel=True)
+def _im2col_kernel(x, cols, kh, kw, sh, sw, ph, pw, oh, ow):
+    n_img, c_in, h, w = x.shape
+    for n in prange(n_img):
+        for y in range(oh):
+            for z in range(ow):
+                r = (n * oh + y) * ow + z
+                w0 = z * sw - pw           # input column under tap j is w0 + j
+                jlo = max(0, -w0)          # taps j < jlo fall in the left padding
+                jhi = min(kw, w - w0)      # taps j >= jhi fall in the right padding
+                q = 0
+                for c in range(c_in):
+                    for i in range(kh):
+                        hh = y * sh - ph + i
+                        if hh < 0 or hh >= h:  # the whole tap row is padding
+                            for j in range(kw):
+                                cols[r, q + j] = 0.0
+                        else:
+                            for j in range(jlo):
+                                cols[r, q + j] = 0.0
+                            for j in range(jlo, jhi):
+                                cols[r, q + j] = x[n, c, hh, w0 + j]
+                            for j in range(jhi, kw):
+                                cols[r, q + j] = 0.0
+                        q += kw
+
+
+def im2col(x: np.ndarray, kernel_size, stride=1, padding=0, out: np.ndarray | None = None) -> np.ndarray:
+    """Every (C, KH, KW) window of ``x`` as one row: (N, C, H, W) -> (N*OH*OW, C*KH*KW).
+
+    ``out`` may be a preallocated C-contiguous array of that shape and dtype (it is
+    overwritten). Raises ``ValueError`` naming the shapes when the kernel does not fit.
+    """
+    x = _check_images(x)
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw) = _pair(kernel_size, "kernel_size"), _pair(stride, "stride"), _pair(padding, "padding")
+    oh, ow = conv_output_size(h, w, (kh, kw), (sh, sw), (ph, pw))
+    shape = (n * oh * ow, c * kh * kw)
+    if not jit_enabled():
+        cols = im2col_reference(x, (kh, kw), (sh, sw), (ph, pw))
+        if out is not None:
+            _check_out(out, shape, x.dtype, "out")
+            out[...] = cols
+            return out
+        return cols
+    if out is None:
+        out = np.empty(shape, dtype=x.dtype)
+    else:
+        _check_out(out, shape, x.dtype, "out")
+    _im2col_kernel(x, out, kh, kw, sh, sw, ph, pw, oh, ow)
+    return out
+
+
+def _check_out(out, shape, dtype, name):
+    if not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != dtype or not out.flags.c_contiguous:
+        raise ValueError(f"{name} must be a C-contiguous {np.dtype(dtype)} array of shape {shape}, got "
+                         f"{getattr(out, 'dtype', type(out).__name__)} {getattr(out, 'shape', '')}")
+
+
+# ------------------------------------------------------------------------- col2im
+def col2im_reference(cols: np.ndarray, x_shape, kernel_size, stride=1, padding=0) -> np.ndarray:
+    """The adjoint of :func:`im2col_reference`: (N*OH*OW, C*KH*KW) -> (N, C, H, W).
+
+    Same loop over taps (i, j), but ``+=`` into the padded image instead of a copy out of
+    it: overlapping windows add up. Finally the padding border is cut off (gradients that
+    landed on padding belong to no pixel).
+    """
+    n, c, h, w = x_shape
+    (kh, kw), (sh, sw), (ph, pw) = _pair(kernel_size, "k"), _pair(stride, "s"), _pair(padding, "p")
+    oh, ow = conv_output_size(h, w, (kh, kw), (sh, sw), (ph, pw))
+    cols6 = cols.reshape(n, oh, ow, c, kh, kw)
+    xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            xp[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] += cols6[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+    return xp[:, :, ph:ph + h, pw:pw + w].copy()
+
+
+@jit(nogil=True, cache=True, parallel=True)
+def _col2im_kernel(cols, dx, kh, kw, sh, sw, ph, pw, oh, ow):
+    n_img, c_in, h, w = dx.shape
+    for n in prange(n_img):  # sample n writes only dx[n]: no two threads touch the same pixel
+        for c in range(c_in):
+            for hh in range(h):
+                for ww in range(w):
+                    dx[n, c, hh, ww] = 0.0
+        for y in range(oh):
+            for z in range(ow):
+                r = (n * oh + y) * ow + z
+                w0 = z * sw - pw
+                jlo = max(0, -w0)
+                jhi = min(kw, w - w0)
+                q = 0
+                for c in range(c_in):
+                    for i in range(kh):
+                        hh = y * sh - ph + i
+                        if hh >= 0 and hh < h:  # padding taps are dropped
+                            for j in range(jlo, jhi):
+                                dx[n, c, hh, w0 + j] += cols[r, q + j]
+                        q += kw
+
+
+def col2im(cols: np.ndarray, x_shape, kernel_size, stride=1, padding=0) -> np.ndarray:
+    """Scatter-add rows of ``cols`` back onto the image: (N*OH*OW, C*KH*KW) -> ``x_shape`` (N, C, H, W).
+
+    ``col2im(im2col(x))`` is not ``x``: each pixel is multiplied by the number of windows
+    that cover it. ``col2im`` is the transpose of ``im2col`` (``<im2col(x), g> == <x, col2im(g)>``).
+    """
+    if not isinstance(cols, np.ndarray) or cols.dtype not in (np.float32, np.float64):
+        raise TypeError(f"cols must be a float32/float64 array, got {type(cols).__name__} {getattr(cols, 'dtype', '')}")
+    x_shape = tuple(int(s) for s in x_shape)
+    if len(x_shape) != 4 or min(x_shape) < 1:
+        raise ValueError(f"x_shape must be (N, C, H, W) of positive sizes, got {x_shape}")
+    n, c, h, w = x_shape
+    (kh, kw), (sh, sw), (ph, pw) = _pair(kernel_size, "kernel_size"), _pair(stride, "stride"), _pair(padding, "padding")
+    oh, ow = conv_output_size(h, w, (kh, kw), (sh, sw), (ph, pw))
+    expected = (n * oh * ow, c * kh * kw)
+    if cols.shape != expected:
+        raise ValueError(f"cols for an input {x_shape} with kernel {(kh, kw)}, stride {(sh, sw)}, padding "
+                         f"{(ph, pw)} must have shape {expected}, got {cols.shape}")
+    if not jit_enabled():
+        return col2im_reference(cols, x_shape, (kh, kw), (sh, sw), (ph, pw))
+    dx = np.empty(x_shape, dtype=cols.dtype)
+    _col2im_kernel(np.ascontiguousarray(cols), dx, kh, kw, sh, sw, ph, pw, oh, ow)
+    return dx
+
+
+# ---------------------------------------------------------------------- max pool
+def maxpool2d_forward_reference(x: np.ndarray, kernel_size, stride) -> tuple[np.ndarray, np.ndarray]:
+    """(N, C, H, W) -> (out (N, C, OH, OW), arg (N, C, OH, OW) int8): max over each window.
+
+    ``arg`` is the winning tap ``i*KW + j`` of each window (the first maximum wins ties,
+    like ``argmax``), which is all the backward needs to route the gradient.
+    """
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw) = _pair(kernel_size, "k"), _pair(stride, "s")
+    oh, ow = conv_output_size(h, w, (kh, kw), (sh, sw), 0)
+    out = np.full((n, c, oh, ow), -np.inf, dtype=x.dtype)
+    arg = np.zeros((n, c, oh, ow), dtype=np.int8)
+    for i in range(kh):
+        for j in range(kw):
+            tap = x[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw]
+            better = tap > out  # strict: an earlier tap keeps a tie
+            out[better] = tap[better]
+            arg[better] = i * kw + j
+    return out, arg
+
+
+def maxpool2d_backward_reference(dy: np.ndarray, arg: np.ndarray, x_shape, kernel_size, stride) -> np.ndarray:
+    """Route ``dy[n, c, oh, ow]`` to the input pixel that won window (oh, ow); others get 0.
+
+    With overlapping windows (stride < kernel) a pixel that wins several windows receives the sum.
+    """
+    n, c, h, w = x_shape
+    (kh, kw), (sh, sw) = _pair(kernel_size, "k"), _pair(stride, "s")
+    oh, ow = dy.shape[2], dy.shape[3]
+    dx = np.zeros(x_shape, dtype=dy.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            dx[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] += dy * (arg == i * kw + j)
+    return dx
+
+
+@jit(nogil=True, cache=True, parallel=True)
+def _maxpool_forward_kernel(x, out, arg, kh, kw, sh, sw):
+    n_img, c_in, oh, ow = out.shape
+    for n in prange(n_img):
+        for c in range(c_in):
+            for y in range(oh):
+                for z in range(ow):
+                    best = x[n, c, y * sh, z * sw]
+                    best_t = 0
+                    for i in range(kh):
+                        for j in range(kw):
+                            v = x[n, c, y * sh + i, z * sw + j]
+                            if v > best:
+                                best = v
+                                best_t = i * kw + j
+                    out[n, c, y, z] = best
+                    arg[n, c, y, z] = best_t
+
+
+@jit(nogil=True, cache=True, parallel=True)
+def _maxpool_backward_kernel(dy, arg, dx, kw, sh, sw):
+    n_img, c_in, oh, ow = dy.shape
+    for n in prange(n_img):  # sample n writes only dx[n]
+        for c in range(c_in):
+            for hh in range(dx.shape[2]):
+                for ww in range(dx.shape[3]):
+                    dx[n, c, hh, ww] = 0.0
+            for y in range(oh):
+                for z in range(ow):
+                    t = arg[n, c, y, z]
+                    dx[n, c, y * sh + t // kw, z * sw + t % kw] += dy[n, c, y, z]
+
+
+def maxpool2d_forward(x: np.ndarray, kernel_size, stride=None) -> tuple[np.ndarray, np.ndarray]:
+    """Checked front end of :func:`maxpool2d_forward_reference` (same contract); ``stride`` defaults
+    to ``kernel_size``. Windows need at most 127 taps (``arg`` is int8)."""
+    x = _check_images(x)
+    kh, kw = _pair(kernel_size, "kernel_size")
+    sh, sw = (kh, kw) if stride is None else _pair(stride, "stride")
+    if kh * kw > 127:
+        raise ValueError(f"max-pool windows of more than 127 taps are not supported, got {kh}x{kw}")
+    oh, ow = conv_output_size(x.shape[2], x.shape[3], (kh, kw), (sh, sw), 0)
+    if not jit_enabled():
+        return maxpool2d_forward_reference(x, (kh, kw), (sh, sw))
+    out = np.empty(x.shape[:2] + (oh, ow), dtype=x.dtype)
+    arg = np.empty(out.shape, dtype=np.int8)
+    _maxpool_forward_kernel(x, out, arg, kh, kw, sh, sw)
+    return out, arg
+
+
+def maxpool2d_backward(dy: np.ndarray, arg: np.ndarray, x_shape, kernel_size, stride=None) -> np.ndarray:
+    """Checked front end of :func:`maxpool2d_backward_reference`: (N, C, OH, OW) -> ``x_shape``."""
+    kh, kw = _pair(kernel_size, "kernel_size")
+    sh, sw = (kh, kw) if stride is None else _pair(stride, "stride")
+    x_shape = tuple(int(s) for s in x_shape)
+    if len(x_shape) != 4:
+        raise ValueError(f"x_shape must be (N, C, H, W), got {x_shape}")
+    oh, ow = conv_output_size(x_shape[2], x_shape[3], (kh, kw), (sh, sw), 0)
+    dy = _check_images(dy, "dy")
+    expected = x_shape[:2] + (oh, ow)
+    if dy.shape != expected or not isinstance(arg, np.ndarray) or arg.shape != expected or arg.dtype != np.int8:
+        raise ValueError(f"dy and arg must have shape {expected} (arg int8), got {dy.shape} and "
+                         f"{getattr(arg, 'shape', None)} {getattr(arg, 'dtype', '')}")
+    arg = np.ascontiguousarray(arg)
+    if arg.size and (arg.min() < 0 or arg.max() >= kh * kw):
+        raise ValueError(f"arg holds taps outside [0, {kh * kw}): {arg.min()}..{arg.max()}")
+    if not jit_enabled():
+        return maxpool2d_backward_reference(dy, arg, x_shape, (kh, kw), (sh, sw))
+    dx = np.empty(x_shape, dtype=dy.dtype)
+    _maxpool_backward_kernel(dy, arg, dx, kw, sh, sw)
+    return dx
