@@ -31,7 +31,7 @@ def test_im2col_kernel_equals_reference(rng, dtype, shape, k, s, p):
 def test_col2im_kernel_equals_reference(rng, dtype, shape, k, s, p):
     oh, ow = K.conv_output_size(shape[2], shape[3], k, s, p)
     kh, kw = K._pair(k, "k")
-    cols = rng.standard_normal((shape[0] * oh * ow, shape[1] * kh * kw)).astype(dtype)
+    cols = rng.standard_normal((shape[1] * kh * kw, shape[0] * oh * ow)).astype(dtype)
     np.testing.assert_allclose(K.col2im(cols, shape, k, s, p), K.col2im_reference(cols, shape, k, s, p),
                                rtol=1e-6, atol=1e-6)
 
@@ -59,13 +59,13 @@ def test_im2col_matches_the_definition_by_hand():
     # 4x4 image, 3x3 kernel, no padding: 4 windows, the first starting at pixel (0, 0).
     x = np.arange(16, dtype=np.float64).reshape(1, 1, 4, 4)
     cols = K.im2col(x, 3)
-    assert cols.shape == (4, 9)
-    assert cols[0].tolist() == [0, 1, 2, 4, 5, 6, 8, 9, 10]
-    assert cols[3].tolist() == [5, 6, 7, 9, 10, 11, 13, 14, 15]
+    assert cols.shape == (9, 4)  # one column per window
+    assert cols[:, 0].tolist() == [0, 1, 2, 4, 5, 6, 8, 9, 10]
+    assert cols[:, 3].tolist() == [5, 6, 7, 9, 10, 11, 13, 14, 15]
     # With padding 1 the first window is centred on pixel (0, 0): its top row and left column are zeros.
     padded = K.im2col(x, 3, 1, 1)
-    assert padded.shape == (16, 9)
-    assert padded[0].tolist() == [0, 0, 0, 0, 0, 1, 0, 4, 5]
+    assert padded.shape == (9, 16)
+    assert padded[:, 0].tolist() == [0, 0, 0, 0, 0, 1, 0, 4, 5]
 
 
 @pytest.mark.parametrize("shape,k,s,p", SHAPES)
@@ -81,7 +81,7 @@ def test_convolution_by_matmul_equals_direct_sliding_dot_products(rng):
     x = rng.standard_normal((2, 3, 6, 5))
     w = rng.standard_normal((4, 3, 3, 2))
     s, p = 2, 1
-    y2 = K.im2col(x, (3, 2), s, p) @ w.reshape(4, -1).T
+    out = w.reshape(4, -1) @ K.im2col(x, (3, 2), s, p)  # (OC, N*OH*OW)
     oh, ow = K.conv_output_size(6, 5, (3, 2), s, p)
     xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
     direct = np.zeros((2, oh, ow, 4))
@@ -90,7 +90,7 @@ def test_convolution_by_matmul_equals_direct_sliding_dot_products(rng):
             for z in range(ow):
                 window = xp[n, :, y * s:y * s + 3, z * s:z * s + 2]
                 direct[n, y, z] = [(window * w[o]).sum() for o in range(4)]
-    np.testing.assert_allclose(y2.reshape(2, oh, ow, 4), direct, atol=1e-12)
+    np.testing.assert_allclose(out.reshape(4, 2, oh, ow).transpose(1, 2, 3, 0), direct, atol=1e-12)
 
 
 @pytest.mark.parametrize("shape,k,s", [((2, 3, 8, 8), 2, None), ((3, 2, 7, 9), 3, 2), ((1, 4, 5, 6), (2, 3), 1),
@@ -124,10 +124,10 @@ def test_bad_shapes_raise_before_the_kernel(rng):
         K.im2col(np.zeros((1, 1, 4, 4), np.int64), 3)
     with pytest.raises(ValueError, match="stride must be positive"):
         K.im2col(np.zeros((1, 1, 4, 4)), 3, stride=0)
-    with pytest.raises(ValueError, match=r"must have shape \(4, 9\), got \(5, 9\)"):
-        K.col2im(np.zeros((5, 9)), (1, 1, 4, 4), 3)
+    with pytest.raises(ValueError, match=r"must have shape \(9, 4\), got \(4, 9\)"):
+        K.col2im(np.zeros((4, 9)), (1, 1, 4, 4), 3)
     with pytest.raises(ValueError, match="C-contiguous"):
-        K.im2col(np.zeros((1, 1, 4, 4)), 3, out=np.zeros((4, 8)))
+        K.im2col(np.zeros((1, 1, 4, 4)), 3, out=np.zeros((8, 4)))
     with pytest.raises(ValueError, match="arg holds taps outside"):
         K.maxpool2d_backward(np.zeros((1, 1, 2, 2)), np.full((1, 1, 2, 2), 4, np.int8), (1, 1, 4, 4), 2)
     with pytest.raises(ValueError, match=r"dy and arg must have shape \(1, 1, 2, 2\)"):
@@ -136,6 +136,6 @@ def test_bad_shapes_raise_before_the_kernel(rng):
 
 def test_preallocated_output_is_filled(rng):
     x = rng.standard_normal((2, 3, 5, 5)).astype(np.float32)
-    out = np.full((2 * 25, 27), np.nan, np.float32)
+    out = np.full((27, 2 * 25), np.nan, np.float32)
     assert K.im2col(x, 3, 1, 1, out=out) is out
     assert np.array_equal(out, K.im2col_reference(x, 3, 1, 1))

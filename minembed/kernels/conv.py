@@ -2,25 +2,28 @@
 
 A 2-D convolution slides a (C, KH, KW) filter over a (C, H, W) image and takes a dot
 product at every position. *im2col* copies every window the filter will see into one
-row of a matrix, so that all those dot products become a single matmul::
+column of a matrix, so that all those dot products become a single matmul::
 
-    x (N, C, H, W)  --im2col-->  cols (N*OH*OW, C*KH*KW)
-    y2 = cols @ W.reshape(OC, C*KH*KW).T          (N*OH*OW, OC)   one big BLAS call
+    x (N, C, H, W)  --im2col-->  cols (C*KH*KW, N*OH*OW)
+    Y = W.reshape(OC, C*KH*KW) @ cols               (OC, N*OH*OW)   one big BLAS call
 
 Index arithmetic (the whole trick). With stride ``s`` and zero padding ``p``::
 
     OH = (H + 2p - KH) // s + 1             OW = (W + 2p - KW) // s + 1
-    row    r = (n * OH + oh) * OW + ow      one output position
-    column q = (c * KH + i) * KW + j        one filter tap
-    cols[r, q] = x[n, c, oh*s - p + i, ow*s - p + j]   (0 when that pixel lies in the padding)
+    row    q = (c * KH + i) * KW + j        one filter tap
+    column r = (n * OH + oh) * OW + ow      one output position (one window)
+    cols[q, r] = x[n, c, oh*s - p + i, ow*s - p + j]   (0 when that pixel lies in the padding)
 
-The column order (c, i, j) is the order of ``W.reshape(OC, C*KH*KW)``, so no weight
-reshuffling is needed.
+The row order (c, i, j) is the order of ``W.reshape(OC, C*KH*KW)``, so no weight
+reshuffling is needed. Windows are *columns* (Caffe's layout, not the one with windows as
+rows) because then the innermost loop, over ``ow``, reads and writes consecutive memory
+when the stride is 1, and ``Y`` is "channel-major": turning it into NCHW only moves
+whole (OH*OW) planes.
 
 *col2im* is the adjoint (the transpose) of im2col: every entry of ``dcols`` is added back
 into the pixel it was copied from. A pixel covered by several windows receives the sum of
 their contributions: this scatter-add *is* the convolution's backward pass with respect
-to its input, ``dx = col2im(dy2 @ W)``. Padding entries are simply dropped.
+to its input, ``dx = col2im(W^T @ dY)``. Padding entries are simply dropped.
 
 Max pooling lives here too: its forward keeps, for each output, which tap of its window
 won; its backward routes the gradient to exactly that pixel.
@@ -83,76 +86,60 @@ def _check_images(x, name: str = "x") -> np.ndarray:
 
 # ------------------------------------------------------------------------- im2col
 def im2col_reference(x: np.ndarray, kernel_size, stride=1, padding=0) -> np.ndarray:
-    """(N, C, H, W) -> (N*OH*OW, C*KH*KW), written with slices a student can follow.
+    """(N, C, H, W) -> (C*KH*KW, N*OH*OW), written with slices a student can follow.
 
     For each filter tap (i, j), the pixels it meets at all output positions are the strided
     slice ``xp[:, :, i : i + s*OH : s, j : j + s*OW : s]`` of the padded image ``xp``
-    (output (oh, ow) meets padded pixel (oh*s + i, ow*s + j)). We store that slice in
-    column (c, i, j) of every row (n, oh, ow).
+    (output (oh, ow) meets padded pixel (oh*s + i, ow*s + j)). That slice becomes the rows
+    (c, i, j) of ``cols``, one column per window (n, oh, ow).
     """
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (ph, pw) = _pair(kernel_size, "k"), _pair(stride, "s"), _pair(padding, "p")
     oh, ow = conv_output_size(h, w, (kh, kw), (sh, sw), (ph, pw))
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    cols = np.empty((n, oh, ow, c, kh, kw), dtype=x.dtype)
+    cols = np.empty((c, kh, kw, n, oh, ow), dtype=x.dtype)
     for i in range(kh):
         for j in range(kw):
             window = xp[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw]  # (N, C, OH, OW)
-            cols[:, :, :, :, i, j] = window.transpose(0, 2, 3, 1)
-    return cols.reshape(n * oh * ow, c * kh * kw)
+            cols[:, i, j] = window.transpose(1, 0, 2, 3)           # (C, N, OH, OW)
+    return cols.reshape(c * kh * kw, n * oh * ow)
+
+
+@jit(nogil=True, cache=True)
+def _valid_range(ow, sw, pw, j, w):
+    """Outputs ``zlo <= ow_ < zhi`` for which tap column j lands inside the image (0 <= ow_*sw - pw + j < w)."""
+    zlo = 0
+    while zlo < ow and zlo * sw - pw + j < 0:
+        zlo += 1
+    zhi = ow
+    while zhi > zlo and (zhi - 1) * sw - pw + j >= w:
+        zhi -= 1
+    return zlo, zhi
 
 
 @jit(nogil=True, cache=True, parallel=True)
 def _im2col_kernel(x, cols, kh, kw, sh, sw, ph, pw, oh, ow):
     n_img, c_in, h, w = x.shape
-    for n in prange(n_img):
-        for y in range(oh):
-            for z in range(ow):
-                r = (n * oh + y) * ow + z
-                w0 = z * sw - pw           # input column under tap j is w0 + j
-                jlo = max(0, -w0)          # taps j < jlo fall in the left padding
-                jhi = min(kw, w - w0)      # taps j >= jhi fall in the right padding
-                q = 0
-                for c in range(c_in):
-                    for i in range(kh):
+    for n in prange(n_img):  # sample n writes only its own columns
+        for c in range(c_in):
+            for i in range(kh):
+                for j in range(kw):
+                    q = (c * kh + i) * kw + j
+                    zlo, zhi = _valid_range(ow, sw, pw, j, w)
+                    off = j - pw
+                    for y in range(oh):
                         hh = y * sh - ph + i
-                        if hh < 0 or hh >= h:  # the whole tap row is padding
-                            for j in range(kw):
-                                cols[r, q + j] = 0.0
+                        r0 = (n * oh + y) * ow
+                        if hh < 0 or hh >= h:  # this tap row lies in the top/bottom padding
+                            for z in range(ow):
+                                cols[q, r0 + z] = 0.0
                         else:
-                            for j in range(jlo):
-                                cols[r, q + j] = 0.0
-                            for j in range(jlo, jhi):
-                                cols[r, q + j] = x[n, c, hh, w0 + j]
-                            for j in range(jhi, kw):
-                                cols[r, q + j] = 0.0
-                        q += kw
-
-
-def im2col(x: np.ndarray, kernel_size, stride=1, padding=0, out: np.ndarray | None = None) -> np.ndarray:
-    """Every (C, KH, KW) window of ``x`` as one row: (N, C, H, W) -> (N*OH*OW, C*KH*KW).
-
-    ``out`` may be a preallocated C-contiguous array of that shape and dtype (it is
-    overwritten). Raises ``ValueError`` naming the shapes when the kernel does not fit.
-    """
-    x = _check_images(x)
-    n, c, h, w = x.shape
-    (kh, kw), (sh, sw), (ph, pw) = _pair(kernel_size, "kernel_size"), _pair(stride, "stride"), _pair(padding, "padding")
-    oh, ow = conv_output_size(h, w, (kh, kw), (sh, sw), (ph, pw))
-    shape = (n * oh * ow, c * kh * kw)
-    if not jit_enabled():
-        cols = im2col_reference(x, (kh, kw), (sh, sw), (ph, pw))
-        if out is not None:
-            _check_out(out, shape, x.dtype, "out")
-            out[...] = cols
-            return out
-        return cols
-    if out is None:
-        out = np.empty(shape, dtype=x.dtype)
-    else:
-        _check_out(out, shape, x.dtype, "out")
-    _im2col_kernel(x, out, kh, kw, sh, sw, ph, pw, oh, ow)
-    return out
+                            for z in range(zlo):
+                                cols[q, r0 + z] = 0.0
+                            for z in range(zlo, zhi):
+                                cols[q, r0 + z] = x[n, c, hh, z * sw + off]
+                            for z in range(zhi, ow):
+                                cols[q, r0 + z] = 0.0
 
 
 def _check_out(out, shape, dtype, name):
@@ -161,9 +148,34 @@ def _check_out(out, shape, dtype, name):
                          f"{getattr(out, 'dtype', type(out).__name__)} {getattr(out, 'shape', '')}")
 
 
+def im2col(x: np.ndarray, kernel_size, stride=1, padding=0, out: np.ndarray | None = None) -> np.ndarray:
+    """Every (C, KH, KW) window of ``x`` as one column: (N, C, H, W) -> (C*KH*KW, N*OH*OW).
+
+    ``out`` may be a preallocated C-contiguous array of that shape and dtype (it is
+    overwritten). Raises ``ValueError`` naming the shapes when the kernel does not fit.
+    """
+    x = _check_images(x)
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw) = _pair(kernel_size, "kernel_size"), _pair(stride, "stride"), _pair(padding, "padding")
+    oh, ow = conv_output_size(h, w, (kh, kw), (sh, sw), (ph, pw))
+    shape = (c * kh * kw, n * oh * ow)
+    if out is not None:
+        _check_out(out, shape, x.dtype, "out")
+    if not jit_enabled():
+        cols = im2col_reference(x, (kh, kw), (sh, sw), (ph, pw))
+        if out is None:
+            return cols
+        out[...] = cols
+        return out
+    if out is None:
+        out = np.empty(shape, dtype=x.dtype)
+    _im2col_kernel(x, out, kh, kw, sh, sw, ph, pw, oh, ow)
+    return out
+
+
 # ------------------------------------------------------------------------- col2im
 def col2im_reference(cols: np.ndarray, x_shape, kernel_size, stride=1, padding=0) -> np.ndarray:
-    """The adjoint of :func:`im2col_reference`: (N*OH*OW, C*KH*KW) -> (N, C, H, W).
+    """The adjoint of :func:`im2col_reference`: (C*KH*KW, N*OH*OW) -> (N, C, H, W).
 
     Same loop over taps (i, j), but ``+=`` into the padded image instead of a copy out of
     it: overlapping windows add up. Finally the padding border is cut off (gradients that
@@ -172,11 +184,11 @@ def col2im_reference(cols: np.ndarray, x_shape, kernel_size, stride=1, padding=0
     n, c, h, w = x_shape
     (kh, kw), (sh, sw), (ph, pw) = _pair(kernel_size, "k"), _pair(stride, "s"), _pair(padding, "p")
     oh, ow = conv_output_size(h, w, (kh, kw), (sh, sw), (ph, pw))
-    cols6 = cols.reshape(n, oh, ow, c, kh, kw)
+    cols6 = cols.reshape(c, kh, kw, n, oh, ow)
     xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
     for i in range(kh):
         for j in range(kw):
-            xp[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] += cols6[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+            xp[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] += cols6[:, i, j].transpose(1, 0, 2, 3)
     return xp[:, :, ph:ph + h, pw:pw + w].copy()
 
 
@@ -184,28 +196,23 @@ def col2im_reference(cols: np.ndarray, x_shape, kernel_size, stride=1, padding=0
 def _col2im_kernel(cols, dx, kh, kw, sh, sw, ph, pw, oh, ow):
     n_img, c_in, h, w = dx.shape
     for n in prange(n_img):  # sample n writes only dx[n]: no two threads touch the same pixel
+        dx[n] = 0.0
         for c in range(c_in):
-            for hh in range(h):
-                for ww in range(w):
-                    dx[n, c, hh, ww] = 0.0
-        for y in range(oh):
-            for z in range(ow):
-                r = (n * oh + y) * ow + z
-                w0 = z * sw - pw
-                jlo = max(0, -w0)
-                jhi = min(kw, w - w0)
-                q = 0
-                for c in range(c_in):
-                    for i in range(kh):
+            for i in range(kh):
+                for j in range(kw):
+                    q = (c * kh + i) * kw + j
+                    zlo, zhi = _valid_range(ow, sw, pw, j, w)
+                    off = j - pw
+                    for y in range(oh):
                         hh = y * sh - ph + i
                         if hh >= 0 and hh < h:  # padding taps are dropped
-                            for j in range(jlo, jhi):
-                                dx[n, c, hh, w0 + j] += cols[r, q + j]
-                        q += kw
+                            r0 = (n * oh + y) * ow
+                            for z in range(zlo, zhi):
+                                dx[n, c, hh, z * sw + off] += cols[q, r0 + z]
 
 
 def col2im(cols: np.ndarray, x_shape, kernel_size, stride=1, padding=0) -> np.ndarray:
-    """Scatter-add rows of ``cols`` back onto the image: (N*OH*OW, C*KH*KW) -> ``x_shape`` (N, C, H, W).
+    """Scatter-add the columns of ``cols`` back onto the image: (C*KH*KW, N*OH*OW) -> ``x_shape`` (N, C, H, W).
 
     ``col2im(im2col(x))`` is not ``x``: each pixel is multiplied by the number of windows
     that cover it. ``col2im`` is the transpose of ``im2col`` (``<im2col(x), g> == <x, col2im(g)>``).
@@ -218,7 +225,7 @@ def col2im(cols: np.ndarray, x_shape, kernel_size, stride=1, padding=0) -> np.nd
     n, c, h, w = x_shape
     (kh, kw), (sh, sw), (ph, pw) = _pair(kernel_size, "kernel_size"), _pair(stride, "stride"), _pair(padding, "padding")
     oh, ow = conv_output_size(h, w, (kh, kw), (sh, sw), (ph, pw))
-    expected = (n * oh * ow, c * kh * kw)
+    expected = (c * kh * kw, n * oh * ow)
     if cols.shape != expected:
         raise ValueError(f"cols for an input {x_shape} with kernel {(kh, kw)}, stride {(sh, sw)}, padding "
                          f"{(ph, pw)} must have shape {expected}, got {cols.shape}")
