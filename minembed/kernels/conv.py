@@ -105,41 +105,32 @@ def im2col_reference(x: np.ndarray, kernel_size, stride=1, padding=0) -> np.ndar
     return cols.reshape(c * kh * kw, n * oh * ow)
 
 
-@jit(nogil=True, cache=True)
-def _valid_range(ow, sw, pw, j, w):
-    """Outputs ``zlo <= ow_ < zhi`` for which tap column j lands inside the image (0 <= ow_*sw - pw + j < w)."""
-    zlo = 0
-    while zlo < ow and zlo * sw - pw + j < 0:
-        zlo += 1
-    zhi = ow
-    while zhi > zlo and (zhi - 1) * sw - pw + j >= w:
-        zhi -= 1
-    return zlo, zhi
+def _pad(x: np.ndarray, ph: int, pw: int) -> np.ndarray:
+    """x with ``ph`` zero rows above and below and ``pw`` zero columns left and right (a copy)."""
+    if ph == 0 and pw == 0:
+        return x
+    n, c, h, w = x.shape
+    xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+    xp[:, :, ph:ph + h, pw:pw + w] = x
+    return xp
 
 
 @jit(nogil=True, cache=True, parallel=True)
-def _im2col_kernel(x, cols, kh, kw, sh, sw, ph, pw, oh, ow):
-    n_img, c_in, h, w = x.shape
+def _im2col_kernel(xp, cols, kh, kw, sh, sw, oh, ow):
+    # xp is the already padded image, so every tap lands inside it: no branches, and each
+    # (tap, output row) is one strided slice copy of OW pixels (contiguous when the stride is 1).
+    n_img, c_in = xp.shape[0], xp.shape[1]
     for n in prange(n_img):  # sample n writes only its own columns
         for c in range(c_in):
             for i in range(kh):
                 for j in range(kw):
                     q = (c * kh + i) * kw + j
-                    zlo, zhi = _valid_range(ow, sw, pw, j, w)
-                    off = j - pw
                     for y in range(oh):
-                        hh = y * sh - ph + i
                         r0 = (n * oh + y) * ow
-                        if hh < 0 or hh >= h:  # this tap row lies in the top/bottom padding
-                            for z in range(ow):
-                                cols[q, r0 + z] = 0.0
+                        if sw == 1:  # a contiguous run: compiles to a plain vectorised copy
+                            cols[q, r0:r0 + ow] = xp[n, c, y * sh + i, j:j + ow]
                         else:
-                            for z in range(zlo):
-                                cols[q, r0 + z] = 0.0
-                            for z in range(zlo, zhi):
-                                cols[q, r0 + z] = x[n, c, hh, z * sw + off]
-                            for z in range(zhi, ow):
-                                cols[q, r0 + z] = 0.0
+                            cols[q, r0:r0 + ow] = xp[n, c, y * sh + i, j:j + sw * (ow - 1) + 1:sw]
 
 
 def _check_out(out, shape, dtype, name):
@@ -169,7 +160,7 @@ def im2col(x: np.ndarray, kernel_size, stride=1, padding=0, out: np.ndarray | No
         return out
     if out is None:
         out = np.empty(shape, dtype=x.dtype)
-    _im2col_kernel(x, out, kh, kw, sh, sw, ph, pw, oh, ow)
+    _im2col_kernel(_pad(x, ph, pw), out, kh, kw, sh, sw, oh, ow)
     return out
 
 
@@ -193,22 +184,21 @@ def col2im_reference(cols: np.ndarray, x_shape, kernel_size, stride=1, padding=0
 
 
 @jit(nogil=True, cache=True, parallel=True)
-def _col2im_kernel(cols, dx, kh, kw, sh, sw, ph, pw, oh, ow):
-    n_img, c_in, h, w = dx.shape
-    for n in prange(n_img):  # sample n writes only dx[n]: no two threads touch the same pixel
-        dx[n] = 0.0
+def _col2im_kernel(cols, dxp, kh, kw, sh, sw, oh, ow):
+    # dxp is the padded gradient image (zeroed here); the caller cuts the padding off.
+    n_img, c_in = dxp.shape[0], dxp.shape[1]
+    for n in prange(n_img):  # sample n writes only dxp[n]: no two threads touch the same pixel
+        dxp[n] = 0.0
         for c in range(c_in):
             for i in range(kh):
                 for j in range(kw):
                     q = (c * kh + i) * kw + j
-                    zlo, zhi = _valid_range(ow, sw, pw, j, w)
-                    off = j - pw
                     for y in range(oh):
-                        hh = y * sh - ph + i
-                        if hh >= 0 and hh < h:  # padding taps are dropped
-                            r0 = (n * oh + y) * ow
-                            for z in range(zlo, zhi):
-                                dx[n, c, hh, z * sw + off] += cols[q, r0 + z]
+                        r0 = (n * oh + y) * ow
+                        if sw == 1:
+                            dxp[n, c, y * sh + i, j:j + ow] += cols[q, r0:r0 + ow]
+                        else:
+                            dxp[n, c, y * sh + i, j:j + sw * (ow - 1) + 1:sw] += cols[q, r0:r0 + ow]
 
 
 def col2im(cols: np.ndarray, x_shape, kernel_size, stride=1, padding=0) -> np.ndarray:
@@ -231,9 +221,11 @@ def col2im(cols: np.ndarray, x_shape, kernel_size, stride=1, padding=0) -> np.nd
                          f"{(ph, pw)} must have shape {expected}, got {cols.shape}")
     if not jit_enabled():
         return col2im_reference(cols, x_shape, (kh, kw), (sh, sw), (ph, pw))
-    dx = np.empty(x_shape, dtype=cols.dtype)
-    _col2im_kernel(np.ascontiguousarray(cols), dx, kh, kw, sh, sw, ph, pw, oh, ow)
-    return dx
+    dxp = np.empty((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    _col2im_kernel(np.ascontiguousarray(cols), dxp, kh, kw, sh, sw, oh, ow)
+    if ph == 0 and pw == 0:
+        return dxp
+    return np.ascontiguousarray(dxp[:, :, ph:ph + h, pw:pw + w])
 
 
 # ---------------------------------------------------------------------- max pool
