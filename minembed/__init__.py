@@ -24,6 +24,7 @@ from .nn import (
     Module,
     Parameter,
     ReLU,
+    ReLUMaxPool2d,
     Sequential,
     Tanh,
 )
@@ -33,7 +34,7 @@ __version__ = "0.1.0"
 __all__ = [
     "nn", "kernels", "datasets",
     "Module", "Parameter", "Sequential", "Linear", "ReLU", "Tanh", "GELU", "Dropout", "LayerNorm",
-    "Embedding", "EmbeddingBag", "Conv2d", "MaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "Flatten",
+    "Embedding", "EmbeddingBag", "Conv2d", "MaxPool2d", "ReLUMaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "Flatten",
     "CrossEntropyLoss", "BCEWithLogitsLoss", "SGD", "Adam",
     "load_corpus", "load_sources", "load_mnist",
 ]

@@ -61,6 +61,14 @@ def test_maxpool_gradients(rng, k, s, shape):
     check_gradients(nn.MaxPool2d(k, s), x, eps=1e-4)
 
 
+@pytest.mark.parametrize("k,s,shape", [(2, None, (2, 3, 4, 6)), (3, 2, (2, 2, 7, 7))])
+def test_fused_relu_maxpool_gradients(rng, k, s, shape):
+    x = (rng.permutation(np.prod(shape)).reshape(shape) - np.prod(shape) / 2) / 7.0  # distinct, half negative
+    x[x == 0] = 0.05
+    check_gradients(nn.ReLUMaxPool2d(k, s), x, eps=1e-4)
+    np.testing.assert_array_equal(nn.ReLUMaxPool2d(k, s)(x), nn.MaxPool2d(k, s)(nn.ReLU()(x)))
+
+
 def test_maxpool_routes_gradient_to_the_winner():
     x = np.array([[1, 5, 2, 0], [3, 4, 9, 1], [0, 0, 1, 2], [7, 0, 3, 3]], np.float32).reshape(1, 1, 4, 4)
     pool = nn.MaxPool2d(2)
@@ -124,5 +132,5 @@ def test_bad_inputs_name_the_shapes(rng):
 
 
 def test_exports():
-    for name in ("Conv2d", "MaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "Flatten"):
+    for name in ("Conv2d", "MaxPool2d", "ReLUMaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "Flatten"):
         assert getattr(me, name) is getattr(nn, name)

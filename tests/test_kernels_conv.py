@@ -130,6 +130,8 @@ def test_bad_shapes_raise_before_the_kernel(rng):
         K.im2col(np.zeros((1, 1, 4, 4)), 3, out=np.zeros((8, 4)))
     with pytest.raises(ValueError, match="arg holds taps outside"):
         K.maxpool2d_backward(np.zeros((1, 1, 2, 2)), np.full((1, 1, 2, 2), 4, np.int8), (1, 1, 4, 4), 2)
+    with pytest.raises(ValueError, match="arg holds taps outside"):
+        K.maxpool2d_backward(np.zeros((1, 1, 2, 2)), np.full((1, 1, 2, 2), -2, np.int8), (1, 1, 4, 4), 2)
     with pytest.raises(ValueError, match=r"dy and arg must have shape \(1, 1, 2, 2\)"):
         K.maxpool2d_backward(np.zeros((1, 1, 3, 2)), np.zeros((1, 1, 3, 2), np.int8), (1, 1, 4, 4), 2)
 
@@ -139,3 +141,21 @@ def test_preallocated_output_is_filled(rng):
     out = np.full((27, 2 * 25), np.nan, np.float32)
     assert K.im2col(x, 3, 1, 1, out=out) is out
     assert np.array_equal(out, K.im2col_reference(x, 3, 1, 1))
+
+
+@pytest.mark.parametrize("shape,k,s", [((2, 3, 8, 8), 2, 2), ((3, 2, 7, 9), 3, 2), ((1, 4, 5, 6), (2, 3), 1)])
+def test_fused_relu_maxpool_equals_relu_then_maxpool(rng, shape, k, s):
+    x = rng.standard_normal(shape)
+    x[0, 0] = -1.0  # a whole plane of dead windows
+    out, arg = K.maxpool2d_forward(x, k, s, relu=True)
+    ref_out, ref_arg = K.maxpool2d_forward_reference(x, k, s, relu=True)
+    assert np.array_equal(out, ref_out) and np.array_equal(arg, ref_arg)
+    assert (arg[0, 0] == -1).all()
+    plain_out, plain_arg = K.maxpool2d_forward(np.maximum(x, 0), k, s)
+    assert np.array_equal(out, plain_out)
+    dy = rng.standard_normal(out.shape)
+    fused_dx = K.maxpool2d_backward(dy, arg, shape, k, s)
+    np.testing.assert_allclose(fused_dx, K.maxpool2d_backward_reference(dy, arg, shape, k, s), atol=1e-12)
+    # ReLU then max-pool, by the chain rule: route to the winner, then multiply by the ReLU slope
+    chained = K.maxpool2d_backward(dy, plain_arg, shape, k, s) * (x > 0)
+    np.testing.assert_allclose(fused_dx, chained, atol=1e-12)

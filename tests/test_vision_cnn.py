@@ -17,12 +17,17 @@ def test_tinycnn_architecture_is_the_one_in_the_issue():
     shapes = {name: p.shape for name, p in m.named_parameters()}
     assert shapes == {
         "features.0.weight": (8, 1, 3, 3), "features.0.bias": (8,),
-        "features.3.weight": (16, 8, 3, 3), "features.3.bias": (16,),
-        "features.7.weight": (64, 784), "features.7.bias": (64,),
+        "features.2.weight": (16, 8, 3, 3), "features.2.bias": (16,),
+        "features.5.weight": (64, 784), "features.5.bias": (64,),
         "head.1.weight": (10, 64), "head.1.bias": (10,),
     }
     x = np.zeros((2, 28, 28), np.uint8)
     assert m.embed(x).shape == (2, 64) and m.logits(x).shape == (2, 10)
+    # the fused ReLU+max-pool layers compute exactly conv -> ReLU -> maxpool -> ... of the issue
+    unfused = me.Sequential(m.features[0], me.ReLU(), me.MaxPool2d(2), m.features[2], me.ReLU(), me.MaxPool2d(2),
+                            me.Flatten(), m.features[5], *m.head)
+    x = np.random.default_rng(0).integers(0, 256, (3, 28, 28), dtype=np.uint8)
+    np.testing.assert_allclose(unfused(m.prepare(x)), m.logits(x), rtol=1e-6, atol=1e-6)
 
 
 def test_tinycnn_end_to_end_gradients(rng):

@@ -3,6 +3,7 @@
 * ``MaxPool2d``: each output is the max of a KH x KW window. Its derivative is 1 for the
   pixel that won and 0 for the others, so backward *routes* ``dy`` to the winner
   (the forward remembers which tap won: "argmax routing").
+* ``ReLUMaxPool2d``: ``MaxPool2d(ReLU(x))`` fused into one pass (same values and gradients).
 * ``AvgPool2d``: each output is the mean of its window, so every pixel of the window
   receives ``dy / (KH*KW)``.
 * ``GlobalAvgPool2d``: the mean over all of H x W, (N, C, H, W) -> (N, C).
@@ -34,6 +35,8 @@ class MaxPool2d(Module):
     (:func:`minembed.kernels.conv.maxpool2d_forward` and its reference).
     """
 
+    _relu = False
+
     def __init__(self, kernel_size, stride=None):
         self.kernel_size, self.stride = _window(kernel_size, stride)
         self._cache = None
@@ -41,7 +44,7 @@ class MaxPool2d(Module):
     def forward(self, x):
         x = check_images(x, repr(self))
         try:
-            out, arg = maxpool2d_forward(x, self.kernel_size, self.stride)
+            out, arg = maxpool2d_forward(x, self.kernel_size, self.stride, relu=self._relu)
         except ValueError as e:
             raise ValueError(f"{self!r} cannot be applied to input of shape {x.shape}: {e}") from None
         self._cache = (x.shape, arg)
@@ -53,6 +56,17 @@ class MaxPool2d(Module):
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}"
+
+
+class ReLUMaxPool2d(MaxPool2d):
+    """``MaxPool2d(ReLU(x))`` in one pass over x, with the same output and gradient as the two layers.
+
+    ReLU is monotone, so ``max(relu(x)) = relu(max(x))``: take the window's max, clamp it at 0.
+    Backward routes ``dy`` to the winner only where that max was > 0 (the ReLU's slope is 0
+    elsewhere). Saves the ReLU's mask and two passes over the largest activation of a CNN.
+    """
+
+    _relu = True
 
 
 class AvgPool2d(Module):

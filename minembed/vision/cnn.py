@@ -3,6 +3,7 @@
     image (N, 1, 28, 28)
       -> Conv2d(1, 8, 3, padding=1) -> ReLU -> MaxPool2d(2)      (N, 8, 14, 14)
       -> Conv2d(8, 16, 3, padding=1) -> ReLU -> MaxPool2d(2)     (N, 16, 7, 7)
+         (each ReLU -> MaxPool2d pair runs as one fused ``ReLUMaxPool2d``)
       -> Flatten -> Linear(784, 64)                              (N, 64)   <- the embedding
       -> ReLU -> Linear(64, 10)                                  (N, 10)   class scores
 
@@ -27,7 +28,7 @@ from ..nn.linear import Linear
 from ..nn.losses import CrossEntropyLoss
 from ..nn.module import Module, make_rng
 from ..nn.optim import Adam
-from ..nn.pool import Flatten, MaxPool2d
+from ..nn.pool import Flatten, ReLUMaxPool2d
 from ..progress import progress as _progress
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
@@ -55,9 +56,10 @@ class TinyCNN(Module):
         self.n_classes, self.embedding_dim, self.image_size = n_classes, embedding_dim, image_size
         self.channels, self.normalize = (c1, c2), normalize
         flat = c2 * (image_size // 4) ** 2
+        # ReLU -> MaxPool2d(2) runs as one fused layer (same values and gradients, one pass fewer).
         self.features = [
-            Conv2d(1, c1, 3, padding=1, rng=gen, input_grad=False), ReLU(), MaxPool2d(2),
-            Conv2d(c1, c2, 3, padding=1, rng=gen), ReLU(), MaxPool2d(2),
+            Conv2d(1, c1, 3, padding=1, rng=gen, input_grad=False), ReLUMaxPool2d(2),
+            Conv2d(c1, c2, 3, padding=1, rng=gen), ReLUMaxPool2d(2),
             Flatten(), Linear(flat, embedding_dim, rng=gen),
         ]
         self.head = [ReLU(), Linear(embedding_dim, n_classes, rng=gen)]
