@@ -113,8 +113,11 @@ def plot_neighbors(query_images, database_images, indices, similarities=None, qu
     fig, axes = plt.subplots(n_q, k + 1, figsize=(1.2 * (k + 1), 1.25 * n_q), squeeze=False)
     for r in range(n_q):
         ax = axes[r, 0]
-        ax.imshow(qi[r], cmap="gray")
+        ax.imshow(qi[r], cmap="gray_r")
         ax.set_title("query" if query_labels is None else f"query: {query_labels[r]}", fontsize=8)
+        for spine in ax.spines.values():
+            spine.set_edgecolor("tab:blue")
+            spine.set_linewidth(2)
         for c in range(k):
             ax = axes[r, c + 1]
             j = idx[r, c]
