@@ -181,11 +181,11 @@ def main(argv=None):
     data = args.mnist or "bundled subset (10k train / 2k test)"
     print(f"TinyCNN on MNIST [{data}]: batch {args.batch_size}, Adam lr {args.lr}, {args.epochs} epochs, "
           f"{args.threads} thread(s) for every side")
-    res = {"minembed": run_worker("minembed", args, args.threads)}
-    if have_torch:
-        res["torch"] = run_worker("torch", args, args.threads)
-    if args.ref_steps:
-        res["reference"] = run_worker("reference", args, args.threads)
+    kinds = ["minembed"] + (["torch"] if have_torch else []) + (["reference"] if args.ref_steps else [])
+    res = {}
+    for kind in kinds:
+        res[kind] = run_worker(kind, args, args.threads)
+        print(f"  [{kind} done] {json.dumps(res[kind])}", file=sys.stderr, flush=True)
 
     med = {k: float(np.median(v["seconds"])) for k, v in res.items()}
     last = args.epochs
