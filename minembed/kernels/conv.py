@@ -29,7 +29,7 @@ Max pooling lives here too: its forward keeps, for each output, which tap of its
 won; its backward routes the gradient to exactly that pixel.
 
 Every Numba kernel is parallel over the batch: sample ``n`` only reads and writes its own
-rows and its own image, so threads never collide and the result does not depend on the
+columns and its own image, so threads never collide and the result does not depend on the
 number of threads.
 """
 from __future__ import annotations
