@@ -164,8 +164,38 @@ def vit_mnist(out_dir: Path, quick: bool = False) -> None:
     print(f"[vit] class-token attention maps saved to {path}")
 
 
+def image_embeddings(out_dir: Path, quick: bool = False) -> None:
+    """Which training digits look most like a test digit? TinyCNN embeddings + cosine retrieval."""
+    from .datasets import load_mnist
+    from .vision import TinyCNN, knn_accuracy, nearest_neighbors, plot_neighbors
 
-PARTS = [source_classifier, word_vectors, similarity_maps, vit_mnist]
+    (x_train, y_train), (x_test, y_test) = load_mnist()
+    n_train, epochs = (3000, 1) if quick else (len(x_train), 2)
+    x_train, y_train = x_train[:n_train], y_train[:n_train]
+    model = TinyCNN(seed=0)
+    print(f"[images] TinyCNN on {n_train} bundled MNIST digits, {epochs} epoch(s)")
+    start = time.perf_counter()
+    hist = model.fit(x_train, y_train, epochs=epochs, lr=2e-3, x_test=x_test, y_test=y_test, seed=0, progress=False)
+    print(f"[images] trained in {time.perf_counter() - start:.1f} s; test accuracy {hist['test_accuracy'][-1]:.1%}")
+    emb_train, emb_test = model.embed(x_train), model.embed(x_test)
+    print(f"[images] k-NN (k=5) accuracy of the 64-d embeddings: "
+          f"{knn_accuracy(emb_train, y_train, emb_test, y_test, k=5):.1%}")
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    queries = np.arange(6)
+    idx, sims = nearest_neighbors(emb_test[queries], emb_train, k=6)
+    path = out_dir / "image_neighbours.png"
+    fig = plot_neighbors(x_test[queries], x_train, idx, sims, y_test[queries], y_train, path=path,
+                         title="test digit (left) and its nearest training digits")
+    plt.close(fig)
+    print(f"[images] nearest-neighbour grid saved to {path}")
+
+
+PARTS = [source_classifier, word_vectors, similarity_maps, image_embeddings, vit_mnist]
 
 
 def run_demo(out_dir="minembed-demo", quick: bool = False) -> None:

@@ -1,7 +1,7 @@
 """Vision: image embeddings from a tiny CNN and from a Vision Transformer."""
+from .cnn import TinyCNN
+from .patch_embed import PatchEmbed
+from .retrieval import knn_accuracy, knn_predict, nearest_neighbors, plot_neighbors
+from .vit import ViT
 
-from .patch_embed import PatchEmbed  # vit
-from .vit import ViT  # vit
-
-__all__: list[str] = []
-__all__ += ["PatchEmbed", "ViT"]  # vit
+__all__ = ["TinyCNN", "nearest_neighbors", "knn_predict", "knn_accuracy", "plot_neighbors", "PatchEmbed", "ViT"]

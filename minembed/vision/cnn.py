@@ -1,0 +1,208 @@
+"""TinyCNN: a small convolutional network whose 64-d hidden layer is an image embedding.
+
+    image (N, 1, 28, 28)
+      -> Conv2d(1, 8, 3, padding=1) -> ReLU -> MaxPool2d(2)      (N, 8, 14, 14)
+      -> Conv2d(8, 16, 3, padding=1) -> ReLU -> MaxPool2d(2)     (N, 16, 7, 7)
+         (each ReLU -> MaxPool2d pair runs as one fused ``ReLUMaxPool2d``)
+      -> Flatten -> Linear(784, 64)                              (N, 64)   <- the embedding
+      -> ReLU -> Linear(64, 10)                                  (N, 10)   class scores
+
+Trained to classify digits, the network has to put images of the same digit close together
+in the 64-d layer just before the classifier, so that layer is a useful embedding even for
+things the classifier never did, like finding the most similar training image.
+
+Pixels: ``uint8`` images are divided by 255 (to [0, 1]); float images are taken to be in
+[0, 1] already. Then, with ``normalize=True`` (the default), ``(x - 0.1307) / 0.3081`` is
+applied: the mean and standard deviation of the MNIST training pixels, the same constants
+the PyTorch MNIST example uses. See :meth:`TinyCNN.prepare`.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..nn.activations import ReLU
+from ..nn.conv import Conv2d
+from ..nn.linear import Linear
+from ..nn.losses import CrossEntropyLoss
+from ..nn.module import Module, make_rng
+from ..nn.optim import Adam
+from ..nn.pool import Flatten, ReLUMaxPool2d
+from ..progress import progress as _progress
+
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
+
+
+class TinyCNN(Module):
+    """conv(1→8) → ReLU → maxpool 2 → conv(8→16) → ReLU → maxpool 2 → flatten → linear(784→64)
+    = the embedding → ReLU → linear(64→n_classes).
+
+    ``image_size`` (28), ``channels`` ((8, 16)) and ``embedding_dim`` (64) can be shrunk for
+    tests and experiments; ``image_size`` must be divisible by 4. Parameters are float32,
+    initialised as in PyTorch from ``seed`` / ``rng``.
+
+    ``forward(x)`` takes *prepared* float images (N, 1, S, S) (see :meth:`prepare`) and returns
+    logits (N, n_classes); ``backward(dlogits)`` fills the gradients (the first convolution
+    does not compute a gradient for the pixels, which nobody needs; backward returns None).
+    """
+
+    def __init__(self, n_classes: int = 10, embedding_dim: int = 64, *, image_size: int = 28,
+                 channels: tuple[int, int] = (8, 16), normalize: bool = True, rng=None, seed=None):
+        if image_size < 4 or image_size % 4:
+            raise ValueError(f"image_size must be a positive multiple of 4 (two 2x2 poolings), got {image_size}")
+        gen = make_rng(rng, seed)
+        c1, c2 = channels
+        self.n_classes, self.embedding_dim, self.image_size = n_classes, embedding_dim, image_size
+        self.channels, self.normalize = (c1, c2), normalize
+        flat = c2 * (image_size // 4) ** 2
+        # ReLU -> MaxPool2d(2) runs as one fused layer (same values and gradients, one pass fewer).
+        self.features = [
+            Conv2d(1, c1, 3, padding=1, rng=gen, input_grad=False), ReLUMaxPool2d(2),
+            Conv2d(c1, c2, 3, padding=1, rng=gen), ReLUMaxPool2d(2),
+            Flatten(), Linear(flat, embedding_dim, rng=gen),
+        ]
+        self.head = [ReLU(), Linear(embedding_dim, n_classes, rng=gen)]
+        self.history: dict[str, list] = {"epoch": [], "train_loss": [], "test_accuracy": [], "seconds": []}
+
+    # ----------------------------------------------------------------- pixels
+    def prepare(self, images) -> np.ndarray:
+        """Images (N, S, S) or (N, 1, S, S) -> float32 (N, 1, S, S), scaled and normalised.
+
+        ``uint8`` -> ``/ 255``; float -> used as is (expected in [0, 1]); then, if
+        ``normalize``, ``(x - 0.1307) / 0.3081``. ``ValueError`` naming the shape for a wrong
+        rank, channel count or size, and for NaN/inf pixels.
+        """
+        x = np.asarray(images)
+        s = self.image_size
+        if x.ndim == 3:
+            x = x[:, None]
+        if x.ndim != 4 or x.shape[1] != 1 or x.shape[2:] != (s, s):
+            raise ValueError(f"TinyCNN expects images of shape (N, {s}, {s}) or (N, 1, {s}, {s}); "
+                             f"got {np.shape(images)}")
+        if x.dtype == np.uint8:
+            x = x.astype(np.float32) * np.float32(1 / 255)
+        elif np.issubdtype(x.dtype, np.floating):
+            x = x.astype(np.float32)
+            if not np.isfinite(x).all():
+                bad = tuple(int(i) for i in np.argwhere(~np.isfinite(x))[0])
+                raise ValueError(f"images of shape {np.shape(images)} contain a non-finite pixel at {bad}")
+        else:
+            raise TypeError(f"images must be uint8 (0..255) or float (0..1), got dtype {x.dtype}")
+        if self.normalize:
+            x -= np.float32(MNIST_MEAN)
+            x *= np.float32(1 / MNIST_STD)
+        return np.ascontiguousarray(x)
+
+    # ---------------------------------------------------------------- network
+    def forward(self, x):
+        for layer in self.features:
+            x = layer.forward(x)
+        for layer in self.head:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dy):
+        for layer in reversed(self.head):
+            dy = layer.backward(dy)
+        for layer in reversed(self.features):
+            dy = layer.backward(dy)
+        return dy
+
+    def _batched(self, images, batch_size: int, head: bool) -> np.ndarray:
+        x_all = np.asarray(images)
+        outs = []
+        for start in range(0, len(x_all), batch_size):
+            x = self.prepare(x_all[start:start + batch_size])
+            for layer in self.features:
+                x = layer.forward(x)
+            if head:
+                for layer in self.head:
+                    x = layer.forward(x)
+            outs.append(x)
+        width = self.n_classes if head else self.embedding_dim
+        return np.concatenate(outs) if outs else np.zeros((0, width), np.float32)
+
+    def embed(self, images, batch_size: int = 1000) -> np.ndarray:
+        """The 64-d image embeddings (the output of ``Linear(784, 64)``, before its ReLU): (N, 64) float32."""
+        return self._batched(images, batch_size, head=False)
+
+    def logits(self, images, batch_size: int = 1000) -> np.ndarray:
+        """Class scores (N, n_classes) for raw images."""
+        return self._batched(images, batch_size, head=True)
+
+    def predict(self, images, batch_size: int = 1000) -> np.ndarray:
+        """The most likely class of each image: (N,) int64."""
+        return self.logits(images, batch_size).argmax(axis=1)
+
+    def accuracy(self, images, labels, batch_size: int = 1000) -> float:
+        """Fraction of ``images`` whose predicted class equals ``labels``."""
+        labels = np.asarray(labels)
+        return float((self.predict(images, batch_size) == labels).mean())
+
+    # --------------------------------------------------------------- training
+    def fit(self, x, y, epochs: int = 3, batch_size: int = 128, lr: float = 1e-3, x_test=None, y_test=None,
+            seed: int | None = None, progress: bool = True) -> dict[str, list]:
+        """Train with Adam on shuffled mini-batches (cross-entropy); returns ``self.history``.
+
+        Each epoch appends to ``history``: ``epoch`` (1, 2, ... continuing over calls),
+        ``train_loss`` (the mean cross-entropy over the epoch's batches, float64),
+        ``test_accuracy`` (on ``x_test``/``y_test`` after the epoch, or None) and ``seconds``
+        (training time of the epoch, evaluation excluded). ``seed`` fixes the shuffling; a new
+        Adam optimizer (``lr``, PyTorch's default betas) is created for each call.
+        """
+        x = np.asarray(x)
+        y = self._check_labels(x, y, "y")
+        if (x_test is None) != (y_test is None):
+            raise ValueError("pass both x_test and y_test, or neither")
+        if x_test is not None:
+            y_test = self._check_labels(np.asarray(x_test), y_test, "y_test")
+        if epochs < 1 or batch_size < 1:
+            raise ValueError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
+        rng = np.random.default_rng(seed)
+        loss_fn, opt = CrossEntropyLoss(), Adam(self.parameters(), lr=lr)
+        n = len(x)
+        n_batches = (n + batch_size - 1) // batch_size
+        for _ in range(epochs):
+            epoch = len(self.history["epoch"]) + 1
+            self.train()
+            order = rng.permutation(n)
+            total, start = 0.0, time.perf_counter()
+            bar = _progress(range(n_batches), enabled=progress, desc=f"epoch {epoch}", unit="batch", leave=False)
+            for b in bar:
+                idx = order[b * batch_size:(b + 1) * batch_size]
+                xb = self.prepare(x[idx])
+                opt.zero_grad()
+                loss = loss_fn(self.forward(xb), y[idx])
+                self.backward(loss_fn.backward())
+                opt.step()
+                total += loss * len(idx)
+                if b % 20 == 0:
+                    bar.set_postfix(loss=f"{loss:.4f}")
+            bar.close()
+            seconds = time.perf_counter() - start
+            self.eval()
+            acc = self.accuracy(x_test, y_test) if x_test is not None else None
+            self.train()
+            self.history["epoch"].append(epoch)
+            self.history["train_loss"].append(total / n)
+            self.history["test_accuracy"].append(acc)
+            self.history["seconds"].append(seconds)
+            if progress:
+                test = f", test accuracy {acc:.2%}" if acc is not None else ""
+                print(f"epoch {epoch}: train loss {total / n:.4f}{test} ({seconds:.1f} s)")
+        return self.history
+
+    def _check_labels(self, x: np.ndarray, y, name: str) -> np.ndarray:
+        y = np.asarray(y)
+        if y.ndim != 1 or len(y) != len(x):
+            raise ValueError(f"{name} must be (N,) labels for {len(x)} images, got shape {y.shape}")
+        if y.dtype == np.bool_ or not np.issubdtype(y.dtype, np.integer):
+            raise TypeError(f"{name} must be integer class labels, got dtype {y.dtype}")
+        if len(y) and (y.min() < 0 or y.max() >= self.n_classes):
+            raise ValueError(f"{name} holds labels outside [0, {self.n_classes}): {y.min()}..{y.max()}")
+        return y.astype(np.int64)
+
+    def extra_repr(self) -> str:
+        return (f"n_classes={self.n_classes}, embedding_dim={self.embedding_dim}, image_size={self.image_size}, "
+                f"channels={self.channels}")
