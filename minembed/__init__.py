@@ -3,7 +3,7 @@
     import minembed as me
     emb = me.Embedding(10_000, 64, seed=0)
 """
-from . import datasets, kernels, nn, similarity, text
+from . import datasets, kernels, nn, similarity, text, vision
 from .datasets import load_corpus, load_mnist, load_sources
 from .nn import (
     GELU,
@@ -32,7 +32,7 @@ from .nn import (
 )
 from .similarity import ExactIndex, analogy, topk
 from .text import TokenizedLines, Vocab, Word2Vec, WordVectors, tokenize
-from .vision import PatchEmbed, ViT
+from .vision import PatchEmbed, TinyCNN, ViT
 
 __version__ = "0.1.0"
 
@@ -42,7 +42,7 @@ __all__ = [
     "Embedding", "EmbeddingBag", "Conv2d", "MaxPool2d", "ReLUMaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "Flatten",
     "CrossEntropyLoss", "BCEWithLogitsLoss", "SGD", "Adam",
     "load_corpus", "load_sources", "load_mnist",
-    "MultiHeadSelfAttention", "TransformerBlock", "PatchEmbed", "ViT",
+    "vision", "MultiHeadSelfAttention", "TransformerBlock", "PatchEmbed", "ViT", "TinyCNN",
     "similarity", "ExactIndex", "topk", "analogy",
     "text", "Vocab", "tokenize", "TokenizedLines", "Word2Vec", "WordVectors",
 ]
