@@ -22,7 +22,7 @@ def test_min_count_and_max_size():
     assert Vocab.build(SENTENCES, max_size=2).words == ["the", "cat"]
     with pytest.raises(ValueError, match="min_count=5.*'the', occurs 3"):
         Vocab.build(SENTENCES, min_count=5)
-    with pytest.raises(ValueError, match="min_count must be >= 1"):
+    with pytest.raises(ValueError, match="min_count must be (an integer )?>= 1"):
         Vocab.build(SENTENCES, min_count=0)
     with pytest.raises(ValueError, match="empty"):
         Vocab.build([])
