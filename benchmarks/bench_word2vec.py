@@ -6,7 +6,8 @@ Settings (the issue's): negative=5, window=5, vector_size=100, min_count=5, samp
 skip-gram at workers=1 and 2, and CBOW at workers=1 and 2. Each (library, config) runs in a fresh
 subprocess so its peak resident memory (``ru_maxrss``) is its own. Printed per run: train words/s
 (epochs x corpus tokens / time spent in ``train()``), train time, wall time (process start to
-vectors ready: imports, vocabulary, encoding, training), peak memory, analogy accuracy on
+vectors ready: imports, vocabulary, encoding, training), peak memory (max RSS up to the end of
+training, before evaluation), analogy accuracy on
 questions-words.txt and Spearman on wordsim353.tsv (both computed with minembed's evaluators for
 every library; gensim's own figures are printed too as a cross-check). Ratios are minembed / gensim
 from the same invocation. ``--epochs`` / ``--limit-lines`` make quicker runs.
@@ -50,6 +51,7 @@ def child(args) -> None:
                     epochs=cfg["epochs"])
         train_s, train_cpu = time.perf_counter() - t0, time.process_time() - c0
         wall = time.perf_counter() - start
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before any evaluation
         from minembed.text.vectors import WordVectors
 
         wv = WordVectors(model.wv.index_to_key, model.wv.vectors)
@@ -66,13 +68,14 @@ def child(args) -> None:
         model.train()
         train_s, train_cpu = time.perf_counter() - t0, time.process_time() - c0
         wall = time.perf_counter() - start
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         wv = model.wv
         out["loss"] = model.loss_history
     acc, _ = wv.evaluate_word_analogies(cfg["analogies"])
     (_, _), (rho, _), oov = wv.evaluate_word_pairs(cfg["pairs"])
     out.update(words_per_s=n_tokens * cfg["epochs"] / train_s, train_s=train_s,
                words_per_cpu_s=n_tokens * cfg["epochs"] / train_cpu, wall_s=wall,
-               peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, analogy=acc, spearman=rho,
+               peak_mb=peak, analogy=acc, spearman=rho,
                vocab=len(wv))
     print("RESULT " + json.dumps(out))
 

@@ -177,7 +177,7 @@ def test_workers1_is_bit_reproducible_and_workers2_trains_alike():
     c = Word2Vec(corpus, seed=8, **kw)
     np.testing.assert_array_equal(a.wv.vectors, b.wv.vectors)
     assert a.loss_history == b.loss_history
-    shown = Word2Vec(corpus, seed=7, progress=True, **{**kw, "progress": True})  # the bar changes nothing
+    shown = Word2Vec(corpus, seed=7, **{**kw, "progress": True})  # the progress bar changes nothing
     np.testing.assert_array_equal(a.wv.vectors, shown.wv.vectors)
     assert not np.array_equal(a.wv.vectors, c.wv.vectors)
     d = Word2Vec(corpus, seed=7, workers=2, **kw)

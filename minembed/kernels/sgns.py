@@ -216,23 +216,20 @@ def _target_step(h, e, out, t, label, alpha, sig, nlogsig):
     x = np.float32(0.0)
     for d in range(dim):
         x += h[d] * out[t, d]
-    z = x if label > 0.5 else -x  # loss = -log sigma(z)
+    # loss = -log sigma(x) for label 1 and -log sigma(-x) = -log sigma(x) + x for label 0
     if x >= MAX_EXP:
         s = 1.0
+        nls = math.log1p(math.exp(-x))
     elif x <= -MAX_EXP:
         s = 0.0
+        nls = -x + math.log1p(math.exp(x))
     else:
         u = (x + MAX_EXP) * _SCALE
         i = min(int(u), TABLE_STEPS - 1)
-        s = sig[i] + (u - i) * (sig[i + 1] - sig[i])
-    if z >= MAX_EXP:
-        loss = math.log1p(math.exp(-z))
-    elif z <= -MAX_EXP:
-        loss = -z + math.log1p(math.exp(z))
-    else:
-        u = (z + MAX_EXP) * _SCALE
-        i = min(int(u), TABLE_STEPS - 1)
-        loss = nlogsig[i] + (u - i) * (nlogsig[i + 1] - nlogsig[i])
+        f = u - i
+        s = sig[i] + f * (sig[i + 1] - sig[i])
+        nls = nlogsig[i] + f * (nlogsig[i + 1] - nlogsig[i])
+    loss = nls if label > 0.5 else nls + x
     g = np.float32(alpha * (label - s))
     for d in range(dim):
         o = out[t, d]

@@ -243,7 +243,7 @@ class WordVectors:
                 if not all(w in ok for w in nq):
                     sections[sec]["incorrect"].append(quad)
         unit = self.unit_vectors
-        batch = 1024
+        batch = 128  # (batch, V) scores at a time: bounded memory
         for start in range(0, len(answerable), batch):
             part = answerable[start:start + batch]
             abc = np.array([[ok[w] for w in nq[:3]] for _, _, nq in part], dtype=np.int64)
