@@ -86,24 +86,18 @@ class WordVectors:
         """THE similarity search: for each unit-length query row (Q, D), the ``topn`` rows of the unit
         table (only the first ``restrict_vocab`` words, if given) with the highest cosine, skipping the
         indices in ``exclude[q]``. Returns (indices (Q, k), scores (Q, k)), best first.
+
+        Runs minembed's exact blocked top-k kernel (bounded memory, ties broken by lower index).
         """
+        from ..kernels.similarity import exclude_to_csr, topk_blocked
+
         table = self.unit_vectors if restrict_vocab is None else self.unit_vectors[:restrict_vocab]
-        scores = queries.astype(np.float32, copy=False) @ table.T            # (Q, V)
-        for q, ex in enumerate(exclude):
-            ex = [i for i in ex if i < table.shape[0]]
-            if ex:
-                scores[q, ex] = -np.inf
-        k = min(topn, table.shape[0])
-        if k <= 0:
-            return np.zeros((len(queries), 0), np.int64), np.zeros((len(queries), 0), np.float32)
-        part = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < table.shape[0] else \
-            np.tile(np.arange(table.shape[0]), (len(queries), 1))
-        part_scores = np.take_along_axis(scores, part, axis=1)
-        order = np.argsort(-part_scores, axis=1, kind="stable")
-        idx = np.take_along_axis(part, order, axis=1)
-        best = np.take_along_axis(part_scores, order, axis=1)
-        keep = np.isfinite(best)
-        if not keep.all():  # fewer candidates than topn after exclusion: trim the -inf tail
+        n = table.shape[0]
+        ptr, ids = exclude_to_csr([[int(i) for i in ex if 0 <= i < n] for ex in exclude], len(queries))
+        idx, best = topk_blocked(np.ascontiguousarray(queries, dtype=np.float32), table, max(int(topn), 0), "dot",
+                                 exclude_ptr=ptr, exclude_ids=ids)
+        keep = idx >= 0
+        if not keep.all():  # fewer candidates than topn after exclusion: trim the padding
             k = int(keep.sum(axis=1).min())
             idx, best = idx[:, :k], best[:, :k]
         return idx, best
@@ -155,22 +149,20 @@ class WordVectors:
     def most_similar_cosmul(self, positive=None, negative=None, topn: int = 10, restrict_vocab: int | None = None):
         """Levy & Goldberg (2014) 3CosMul: maximise prod((1 + cos(w, p)) / 2) / (prod((1 + cos(w, n)) / 2) + 1e-6).
 
-        Needs every word's score, so it does not use the top-k search."""
+        Runs the blocked 3CosMul top-k kernel of :mod:`minembed.kernels.similarity`."""
         pos = [self.get_index(w) for w in ([positive] if isinstance(positive, str) else (positive or []))]
         neg = [self.get_index(w) for w in ([negative] if isinstance(negative, str) else (negative or []))]
         if not pos and not neg:
             raise ValueError("cannot compute similarity with no input")
-        table = self.unit_vectors if restrict_vocab is None else self.unit_vectors[:restrict_vocab]
-        num = np.ones(table.shape[0])
-        den = np.ones(table.shape[0])
-        for i in pos:
-            num *= (1.0 + table @ self.unit_vectors[i]) / 2.0
-        for i in neg:
-            den *= (1.0 + table @ self.unit_vectors[i]) / 2.0
-        scores = num / (den + 1e-6)
-        scores[[i for i in pos + neg if i < len(scores)]] = -np.inf
-        order = np.argsort(-scores, kind="stable")[:topn]
-        return [(self.index_to_key[i], float(scores[i])) for i in order if np.isfinite(scores[i])]
+        from ..kernels.similarity import exclude_to_csr, topk_cosmul
+
+        unit = self.unit_vectors
+        table = unit if restrict_vocab is None else unit[:restrict_vocab]
+        ptr, ids = exclude_to_csr([[i for i in pos + neg if i < table.shape[0]]], 1)
+        positive_ids = np.array([pos], dtype=np.int64)
+        negative_ids = np.array([neg], dtype=np.int64).reshape(1, -1)
+        idx, scores = topk_cosmul(table, positive_ids, negative_ids, topn, ptr, ids, query_table=unit)
+        return [(self.index_to_key[i], float(s)) for i, s in zip(idx[0], scores[0], strict=True) if i >= 0]
 
     def similarity(self, w1, w2) -> float:
         """Cosine similarity of two words."""
