@@ -11,7 +11,7 @@ computed within this run. Effective GB/s counts the bytes a kernel must move at 
 gather reads N rows and writes N rows; scatter-add reads N rows of dY and reads and
 writes N rows of dW (duplicates are counted each time), plus 8 bytes per index.
 Both sides get the same number of threads (--threads, default: all Numba threads);
-minembed's default kernels are serial, ``parallel=True`` rows use the threads.
+minembed's default kernels thread large inputs; the ``parallel=False`` rows are the serial loops.
 """
 from __future__ import annotations
 
@@ -57,13 +57,13 @@ def time_kind(table, idx, dy, repeats: int) -> dict:
     """Time gather and scatter-add of every implementation on one index array."""
     grad = np.zeros_like(table)
     gather = {
-        "minembed gather_rows (Numba)": lambda: gather_rows(table, idx),
-        "  same, parallel=True": lambda: gather_rows(table, idx, parallel=True),
+        "minembed gather_rows (Numba, default)": lambda: gather_rows(table, idx),
+        "  same, parallel=False (serial)": lambda: gather_rows(table, idx, parallel=False),
         "np.take (reference)": lambda: gather_rows_reference(table, idx),
     }
     scatter = {
-        "minembed scatter_add_rows": lambda: scatter_add_rows(grad, idx, dy),
-        "  same, parallel=True": lambda: scatter_add_rows(grad, idx, dy, parallel=True),
+        "minembed scatter_add_rows (default)": lambda: scatter_add_rows(grad, idx, dy),
+        "  same, parallel=False (serial)": lambda: scatter_add_rows(grad, idx, dy, parallel=False),
         "np.add.at (reference)": lambda: scatter_add_rows_reference(grad, idx, dy),
     }
     if torch is not None:
@@ -105,7 +105,7 @@ def main(argv=None) -> None:
           f"{numba.__version__} torch {torch.__version__ if torch else 'not installed'} | {platform.machine()}")
     print(f"ms = median of {args.repeats} round-robin runs (ratios use it); best ms = fastest run; "
           "GB/s = minimum bytes moved / median time\n")
-    header = f"{'pass':<9}{'indices':<9}{'implementation':<28}{'ms':>9}{'GB/s':>8}{'vs this':>9}{'best ms':>9}"
+    header = f"{'pass':<9}{'indices':<9}{'implementation':<40}{'ms':>9}{'GB/s':>8}{'vs this':>9}{'best ms':>9}"
     print(header)
     print("-" * len(header))
 
@@ -119,7 +119,7 @@ def main(argv=None) -> None:
         for name, nbytes in (("gather", gather_bytes), ("scatter", scatter_bytes)):
             ours = results[name][0][1][0]
             for impl, (ms, best) in results[name]:
-                label = f"{name:<9}{kind:<9}{impl:<28}"
+                label = f"{name:<9}{kind:<9}{impl:<40}"
                 print(f"{label}{ms:9.2f}{nbytes / ms / 1e6:8.2f}{ms / ours:8.1f}x{best:9.2f}")
         print(f"{'':<18}({kind}: {dup:.0%} of the indices repeat an earlier one)\n")
 
