@@ -22,6 +22,7 @@ import time
 
 import numpy as np
 
+from ..kernels.blas import blas_threads as _blas_threads
 from ..nn.activations import ReLU
 from ..nn.conv import Conv2d
 from ..nn.linear import Linear
@@ -142,8 +143,12 @@ class TinyCNN(Module):
 
     # --------------------------------------------------------------- training
     def fit(self, x, y, epochs: int = 3, batch_size: int = 128, lr: float = 1e-3, x_test=None, y_test=None,
-            seed: int | None = None, progress: bool = True) -> dict[str, list]:
+            seed: int | None = None, progress: bool = True, blas_threads: int | None = 1) -> dict[str, list]:
         """Train with Adam on shuffled mini-batches (cross-entropy); returns ``self.history``.
+
+        ``blas_threads=1`` (default) runs NumPy's OpenBLAS on one thread while training, leaving
+        the cores to the (parallel) Numba kernels: the two thread pools otherwise wait on each
+        other, and a 2-core step took 56 ms instead of 19 ms. ``None`` leaves BLAS alone.
 
         Each epoch appends to ``history``: ``epoch`` (1, 2, ... continuing over calls),
         ``train_loss`` (the mean cross-entropy over the epoch's batches, float64),
@@ -159,6 +164,10 @@ class TinyCNN(Module):
             y_test = self._check_labels(np.asarray(x_test), y_test, "y_test")
         if epochs < 1 or batch_size < 1:
             raise ValueError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
+        with _blas_threads(blas_threads):
+            return self._fit(x, y, epochs, batch_size, lr, x_test, y_test, seed, progress)
+
+    def _fit(self, x, y, epochs, batch_size, lr, x_test, y_test, seed, progress) -> dict[str, list]:
         rng = np.random.default_rng(seed)
         loss_fn, opt = CrossEntropyLoss(), Adam(self.parameters(), lr=lr)
         n = len(x)
