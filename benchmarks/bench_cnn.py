@@ -69,17 +69,20 @@ class MinembedSide:
         self.rng = np.random.default_rng(args.seed)
 
     def epoch(self):
+        from minembed.kernels.blas import blas_threads
+
         m, bs = self.model, self.args.batch_size
         order = self.rng.permutation(len(self.xtr))
         m.train()
         start = time.perf_counter()
-        for b in range(0, len(order), bs):
-            idx = order[b:b + bs]
-            xb = m.prepare(self.xtr[idx])
-            self.opt.zero_grad()
-            self.loss_fn(m.forward(xb), self.ytr64[idx])
-            m.backward(self.loss_fn.backward())
-            self.opt.step()
+        with blas_threads(1):  # as TinyCNN.fit does by default: the Numba kernels get the cores
+            for b in range(0, len(order), bs):
+                idx = order[b:b + bs]
+                xb = m.prepare(self.xtr[idx])
+                self.opt.zero_grad()
+                self.loss_fn(m.forward(xb), self.ytr64[idx])
+                m.backward(self.loss_fn.backward())
+                self.opt.step()
         seconds = time.perf_counter() - start
         m.eval()
         return {"seconds": seconds, "accuracy": m.accuracy(self.xte, self.yte)}
