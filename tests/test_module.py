@@ -20,8 +20,8 @@ class Tiny(nn.Module):
 
 def test_named_parameters_in_assignment_order_each_once():
     names = [n for n, _ in Tiny().named_parameters()]
-    assert names == ["emb.weight", "body.layers.0.weight", "body.layers.0.bias",
-                     "body.layers.3.weight", "body.layers.3.bias"]
+    assert names == ["emb.weight", "body.0.weight", "body.0.bias",
+                     "body.3.weight", "body.3.bias"]
     m = Tiny()
     assert len(m.parameters()) == 5 and m.parameters()[0] is m.emb.weight
     assert m.parameters()[0].name == "emb.weight"  # names are given to parameters for error messages

@@ -216,6 +216,11 @@ class Sequential(Module):
                 raise TypeError(f"layer {i} is a {type(layer).__name__}, not a Module")
         self.layers = list(layers)
 
+    def _children(self):
+        # Children are named "0", "1", ... as in PyTorch, so parameters read "2.weight".
+        for i, layer in enumerate(self.layers):
+            yield str(i), layer
+
     def forward(self, x):
         for layer in self.layers:
             x = layer.forward(x)

@@ -27,7 +27,7 @@ from ..nn.activations import ReLU
 from ..nn.conv import Conv2d
 from ..nn.linear import Linear
 from ..nn.losses import CrossEntropyLoss
-from ..nn.module import Module, make_rng
+from ..nn.module import Module, Sequential, make_rng
 from ..nn.optim import Adam
 from ..nn.pool import Flatten, ReLUMaxPool2d
 from ..progress import progress as _progress
@@ -58,12 +58,12 @@ class TinyCNN(Module):
         self.channels, self.normalize = (c1, c2), normalize
         flat = c2 * (image_size // 4) ** 2
         # ReLU -> MaxPool2d(2) runs as one fused layer (same values and gradients, one pass fewer).
-        self.features = [
+        self.features = Sequential(
             Conv2d(1, c1, 3, padding=1, rng=gen, input_grad=False), ReLUMaxPool2d(2),
             Conv2d(c1, c2, 3, padding=1, rng=gen), ReLUMaxPool2d(2),
             Flatten(), Linear(flat, embedding_dim, rng=gen),
-        ]
-        self.head = [ReLU(), Linear(embedding_dim, n_classes, rng=gen)]
+        )
+        self.head = Sequential(ReLU(), Linear(embedding_dim, n_classes, rng=gen))
         self.history: dict[str, list] = {"epoch": [], "train_loss": [], "test_accuracy": [], "seconds": []}
 
     # ----------------------------------------------------------------- pixels
@@ -97,30 +97,17 @@ class TinyCNN(Module):
 
     # ---------------------------------------------------------------- network
     def forward(self, x):
-        for layer in self.features:
-            x = layer.forward(x)
-        for layer in self.head:
-            x = layer.forward(x)
-        return x
+        return self.head.forward(self.features.forward(x))
 
     def backward(self, dy):
-        for layer in reversed(self.head):
-            dy = layer.backward(dy)
-        for layer in reversed(self.features):
-            dy = layer.backward(dy)
-        return dy
+        return self.features.backward(self.head.backward(dy))
 
     def _batched(self, images, batch_size: int, head: bool) -> np.ndarray:
         x_all = np.asarray(images)
         outs = []
         for start in range(0, len(x_all), batch_size):
-            x = self.prepare(x_all[start:start + batch_size])
-            for layer in self.features:
-                x = layer.forward(x)
-            if head:
-                for layer in self.head:
-                    x = layer.forward(x)
-            outs.append(x)
+            x = self.features.forward(self.prepare(x_all[start:start + batch_size]))
+            outs.append(self.head.forward(x) if head else x)
         width = self.n_classes if head else self.embedding_dim
         return np.concatenate(outs) if outs else np.zeros((0, width), np.float32)
 
