@@ -1,11 +1,11 @@
 """MNIST: a bundled 12,000-image subset, or the full Keras-format ``mnist.npz`` by path."""
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from ..io import load_npz
 from .corpus import DATA_DIR
 
 _KEYS = ("x_train", "y_train", "x_test", "y_test")
@@ -19,19 +19,10 @@ def load_mnist(path=None) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarr
     Loaded with ``allow_pickle=False``: an npz can never run code.
     """
     path = DATA_DIR / "mnist_sample.npz" if path is None else Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no MNIST file at {str(path)!r}")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if not hasattr(data, "files"):
-                raise ValueError("it holds a single array, not named arrays")
-            missing = [k for k in _KEYS if k not in data.files]
-            if missing:
-                raise ValueError(f"missing arrays {missing}")
-            arrays = {k: data[k] for k in _KEYS}
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as err:
-        # A truncated download, a pickle, a plain .npy: one clear error naming the file.
-        raise ValueError(f"{path} is not a Keras-format MNIST npz: {err}") from None
+    arrays = load_npz(path)  # FileNotFoundError / ValueError naming the file for a missing or broken npz
+    missing = [k for k in _KEYS if k not in arrays]
+    if missing:
+        raise ValueError(f"{path} is not a Keras-format MNIST npz: missing arrays {missing}")
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if x.ndim != 3 or x.shape[1:] != (28, 28) or y.shape != (x.shape[0],):
