@@ -123,6 +123,10 @@ def test_knn_vote_and_tie_break():
     assert knn_accuracy(db, labels, db, labels, k=1) == 1.0
     with pytest.raises(ValueError, match="same width"):
         nearest_neighbors(np.zeros((2, 3)), db)
+    bad = db.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match="database contains NaN or infinite values in row 3"):
+        nearest_neighbors(np.array([[1.0, 0.0]]), bad)
 
 
 def test_plot_neighbors_draws_a_grid(tmp_path, rng):
