@@ -10,7 +10,10 @@ vectors ready: imports, vocabulary, encoding, training), peak memory (max RSS up
 training, before evaluation), analogy accuracy on
 questions-words.txt and Spearman on wordsim353.tsv (both computed with minembed's evaluators for
 every library; gensim's own figures are printed too as a cross-check). Ratios are minembed / gensim
-from the same invocation. ``--epochs`` / ``--limit-lines`` make quicker runs.
+from the same invocation. ``--epochs`` / ``--limit-lines`` make quicker runs. ``--seeds 1,2,3`` repeats
+every run per seed (one seed's quality figures move by a few hundredths; compare means). "base MB" is
+the resident memory after imports and a warm-up on a tiny corpus (compiled code loaded), so
+"peak - base" is what the vocabulary, corpus and tables of the real run added.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,7 +40,9 @@ def child(args) -> None:
     corpus = cfg["corpus"]
     n_tokens = sum(len(line.split()) for line in open(corpus, encoding="utf-8"))
     common = dict(vector_size=cfg["dim"], window=cfg["window"], min_count=cfg["min_count"], sample=cfg["sample"],
-                  sg=cfg["sg"], negative=cfg["negative"], epochs=cfg["epochs"], seed=1, workers=cfg["workers"])
+                  sg=cfg["sg"], negative=cfg["negative"], epochs=cfg["epochs"], seed=cfg["seed"],
+                  workers=cfg["workers"])
+    warmup = [["a", "b", "c", "a", "b", "d"]] * 20
     out = {}
     if cfg["lib"] == "gensim":
         import logging
@@ -44,6 +50,8 @@ def child(args) -> None:
         logging.disable(logging.CRITICAL)
         from gensim.models import Word2Vec as GensimW2V
 
+        GensimW2V(warmup, **dict(common, min_count=1, epochs=1))
+        base = _rss_mb()
         model = GensimW2V(**common)
         model.build_vocab(corpus_file=corpus)
         t0, c0 = time.perf_counter(), time.process_time()
@@ -62,6 +70,8 @@ def child(args) -> None:
     else:
         from minembed.text import Word2Vec
 
+        Word2Vec(warmup, progress=False, **dict(common, min_count=1, epochs=1))  # loads the compiled kernel
+        base = _rss_mb()
         model = Word2Vec(progress=False, **common)
         model.build_vocab(corpus_file=corpus)
         t0, c0 = time.perf_counter(), time.process_time()
@@ -75,9 +85,15 @@ def child(args) -> None:
     (_, _), (rho, _), oov = wv.evaluate_word_pairs(cfg["pairs"])
     out.update(words_per_s=n_tokens * cfg["epochs"] / train_s, train_s=train_s,
                words_per_cpu_s=n_tokens * cfg["epochs"] / train_cpu, wall_s=wall,
-               peak_mb=peak, analogy=acc, spearman=rho,
+               peak_mb=peak, base_mb=base, analogy=acc, spearman=rho,
                vocab=len(wv))
     print("RESULT " + json.dumps(out))
+
+
+def _rss_mb() -> float:
+    """Current resident set size in MB (Linux)."""
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def run(cfg) -> dict | None:
@@ -100,6 +116,7 @@ def main() -> None:
     p.add_argument("--limit-lines", type=int, default=0, help="use only the first N lines of the corpus")
     p.add_argument("--configs", default="sg1,sg2,cbow1,cbow2", help="comma list from sg1,sg2,cbow1,cbow2")
     p.add_argument("--libs", default="minembed,gensim")
+    p.add_argument("--seeds", default="1", help="comma list of seeds; quality is averaged over them")
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
@@ -125,42 +142,61 @@ def main() -> None:
             libs.remove("gensim")
     print(f"corpus {args.corpus}{f' (first {args.limit_lines} lines)' if args.limit_lines else ''}; "
           f"dim=100 window=5 negative=5 min_count=5 sample=1e-3 epochs={args.epochs}; {os.cpu_count()} CPUs")
+    seeds = [int(x) for x in args.seeds.split(",")]
     rows = []
     for name in args.configs.split(","):
         sg = 1 if name.startswith("sg") else 0
         workers = int(name[-1])
-        res = {}
-        for lib in libs:
-            cfg = dict(lib=lib, corpus=corpus, analogies=args.analogies, pairs=args.pairs, dim=100, window=5,
-                       min_count=5, sample=1e-3, negative=5, epochs=args.epochs, sg=sg, workers=workers)
-            res[lib] = run(cfg)
-        rows.append((name, res))
-        _print_rows([(name, res)], header=len(rows) == 1)
+        for seed in seeds:
+            res = {}
+            for lib in libs:
+                cfg = dict(lib=lib, corpus=corpus, analogies=args.analogies, pairs=args.pairs, dim=100, window=5,
+                           min_count=5, sample=1e-3, negative=5, epochs=args.epochs, sg=sg, workers=workers,
+                           seed=seed)
+                res[lib] = run(cfg)
+            rows.append((name, seed, res))
+            _print_rows([(name, seed, res)], header=len(rows) == 1)
     if tmp:
         os.unlink(tmp.name)
     print()
-    print("ratios minembed/gensim (words/s; memory), differences (analogy points; Spearman):")
-    for name, res in rows:
-        m, g = res.get("minembed"), res.get("gensim")
-        if m and g:
-            print(f"  {name:6s} speed x{m['words_per_s'] / g['words_per_s']:.2f} "
-                  f"(per CPU-second x{m['words_per_cpu_s'] / g['words_per_cpu_s']:.2f})  "
-                  f"memory x{m['peak_mb'] / g['peak_mb']:.2f}  analogy {100 * (m['analogy'] - g['analogy']):+.1f} pts  "
-                  f"spearman {m['spearman'] - g['spearman']:+.3f}")
+    print("minembed / gensim, paired by seed: speed and memory as medians of per-seed ratios; analogy (points) and")
+    print("Spearman as the difference of the means over seeds (each side's spread in brackets)")
+    for name in args.configs.split(","):
+        pairs = [(r["minembed"], r["gensim"]) for n, _, r in rows
+                 if n == name and r.get("minembed") and r.get("gensim")]
+        if not pairs:
+            continue
+        ms, gs = [m for m, _ in pairs], [g for _, g in pairs]
+
+        def ratio(key, pairs=pairs):
+            return statistics.median(m[key] / g[key] for m, g in pairs)
+
+        def diff(key, scale, ms=ms, gs=gs):
+            mm, gm = (statistics.mean(x[key] for x in xs) * scale for xs in (ms, gs))
+            spread = (f" (sd {statistics.stdev(x[key] * scale for x in ms):.3f} / "
+                      f"{statistics.stdev(x[key] * scale for x in gs):.3f})" if len(ms) > 1 else "")
+            return f"{mm - gm:+.3f}{spread}"
+
+        data = statistics.median((m["peak_mb"] - m["base_mb"]) / (g["peak_mb"] - g["base_mb"]) for m, g in pairs)
+        print(f"  {name:6s} seeds {len(pairs)}  speed x{ratio('words_per_s'):.2f} "
+              f"(per CPU-second x{ratio('words_per_cpu_s'):.2f})  peak memory x{ratio('peak_mb'):.2f} "
+              f"(training increment x{data:.2f})  analogy {diff('analogy', 100)} pts  "
+              f"spearman {diff('spearman', 1)}")
 
 
 def _print_rows(rows, header):
     if header:
-        print(f"{'config':7s} {'library':9s} {'words/s':>10s} {'train s':>8s} {'wall s':>7s} {'peak MB':>8s} "
-              f"{'analogy':>8s} {'WS353':>6s}  gensim's own eval")
-    for name, res in rows:
+        print(f"{'config':7s} {'seed':>4s} {'library':9s} {'words/s':>10s} {'train s':>8s} {'wall s':>7s} "
+              f"{'peak MB':>8s} {'base MB':>8s} {'analogy':>8s} {'WS353':>6s}  gensim's own eval")
+    for name, seed, res in rows:
         for lib, r in res.items():
             if r is None:
-                print(f"{name:7s} {lib:9s} failed")
+                print(f"{name:7s} {seed:4d} {lib:9s} failed")
                 continue
             own = (f"  {100 * r['own_analogy']:.1f}% / {r['own_spearman']:.3f}" if "own_analogy" in r else "")
-            print(f"{name:7s} {lib:9s} {r['words_per_s']:10,.0f} {r['train_s']:8.1f} {r['wall_s']:7.1f} "
-                  f"{r['peak_mb']:8.0f} {100 * r['analogy']:7.1f}% {r['spearman']:6.3f}{own}", flush=True)
+            print(f"{name:7s} {seed:4d} {lib:9s} {r['words_per_s']:10,.0f} {r['train_s']:8.1f} {r['wall_s']:7.1f} "
+                  f"{r['peak_mb']:8.0f} {r['base_mb']:8.0f} {100 * r['analogy']:7.1f}% {r['spearman']:6.3f}{own}",
+                  flush=True)
 
 
 if __name__ == "__main__":
