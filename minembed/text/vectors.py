@@ -69,11 +69,20 @@ class WordVectors:
         return f"WordVectors({len(self)} words, {self.vector_size} dims)"
 
     def fill_norms(self, force: bool = False) -> None:
-        """Compute (or recompute after training) the unit-length copy used by similarity queries."""
+        """Compute (or, with ``force``, recompute) the unit-length copy used by similarity queries.
+
+        It is computed lazily, on the first query, and costs one more (V, D) float32 table; after
+        changing ``vectors`` in place call :meth:`clear_norms` (training does) so it is redone.
+        """
         if self._unit is None or force:
-            v = self.vectors.astype(np.float32, copy=False)
-            norms = np.linalg.norm(v, axis=1, keepdims=True)
-            self._unit = (v / np.maximum(norms, 1e-12)).astype(np.float32)
+            unit = self.vectors.astype(np.float32, copy=True)
+            norms = np.sqrt(np.einsum("ij,ij->i", unit, unit))  # no (V, D) temporary, unlike linalg.norm
+            unit /= np.maximum(norms, np.float32(1e-12))[:, None]
+            self._unit = unit
+
+    def clear_norms(self) -> None:
+        """Forget the unit-length copy (after ``vectors`` changed); the next query recomputes it."""
+        self._unit = None
 
     @property
     def unit_vectors(self) -> np.ndarray:

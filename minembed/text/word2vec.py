@@ -232,6 +232,7 @@ class Word2Vec:
         bounds = _chunk_bounds(encoded.offsets, CHUNK_WORDS)
         n_chunks = len(bounds) - 1
         sig, nlogsig = sgns.sigmoid_tables()
+        self.wv.clear_norms()  # stale once training moves the vectors; not worth holding meanwhile
         _call(callbacks, "on_train_begin", self)
         bar = progress_bar(total=epochs * n_words, enabled=self.progress, unit="word", unit_scale=True,
                            desc="word2vec", smoothing=0.1)
@@ -264,7 +265,7 @@ class Word2Vec:
             bar.close()
         elapsed = time.perf_counter() - start_all
         self.train_words_per_second = epochs * n_words / max(elapsed, 1e-9)
-        self.wv.fill_norms(force=True)
+        self.wv.clear_norms()  # recomputed on the first query, not held during training
         _call(callbacks, "on_train_end", self)
         return self
 
