@@ -4,6 +4,7 @@ import pytest
 
 from minembed.kernels import sgns
 from minembed.text import Callback, TokenizedLines, Vocab, Word2Vec, tokenize
+from minembed.text import word2vec as w2v_module
 from minembed.text.vocab import count_words
 
 
@@ -43,6 +44,15 @@ def test_encode_corpus_drops_oov_and_splits_long_sentences():
         assert enc.ids.dtype == np.int32
         assert enc.ids.tolist() == [0, 1, 2, 0, 1, 0, 2]
         assert enc.offsets.tolist() == [0, 2, 4, 6, 7]
+    disk = vocab.encode_corpus(sents, max_sentence_length=2, on_disk=True)
+    assert disk.on_disk and disk.n_ids == 7 and disk.offsets.tolist() == [0, 2, 4, 6, 7]
+    assert disk.ids.tolist() == [0, 1, 2, 0, 1, 0, 2]
+    assert disk.read(3, 6).tolist() == [0, 1, 0] and disk.read(7, 7).tolist() == []
+    with pytest.raises(IndexError, match="outside"):
+        disk.read(5, 8)
+    disk.close()
+    with pytest.raises(ValueError, match="closed"):
+        disk.read(0, 1)
 
 
 def test_vocab_errors():
@@ -219,6 +229,38 @@ def test_corpus_file_and_wv(tmp_path):
     b = Word2Vec(corpus, vector_size=8, min_count=1, epochs=1, progress=False)
     np.testing.assert_array_equal(a.wv.vectors, b.wv.vectors)
     assert a.wv["t0w0"].shape == (8,) and "t0w0" in a.wv and len(a.wv) == 32
+    assert a._corpus.on_disk and not b._corpus.on_disk
+
+
+@pytest.mark.parametrize("sg", [1, 0])
+def test_corpus_file_streams_in_blocks_with_the_same_result(tmp_path, monkeypatch, sg):
+    # a corpus_file's ids stay in a temporary file and are read in blocks of whole chunks; with
+    # workers=1 the chunks, their seeds and learning rates are those of the in-memory run, so the
+    # vectors must be bit-identical however small the blocks are
+    path = tmp_path / "c.txt"
+    corpus, _ = topic_corpus(sentences=600)
+    path.write_text("\n".join(" ".join(s) for s in corpus) + "\n", encoding="utf-8")
+    kw = dict(vector_size=8, min_count=1, epochs=2, sg=sg, seed=5, progress=False)
+    monkeypatch.setattr(w2v_module, "CHUNK_WORDS", 300)
+    monkeypatch.setattr(w2v_module, "BLOCK_WORDS", 1000)  # 6000 words: about 6 blocks an epoch
+    offsets = np.arange(0, 6001, 10)  # the corpus's shape: 600 sentences of 10 words
+    bounds = w2v_module._chunk_bounds(offsets, 300)
+    blocks = list(w2v_module._blocks(offsets, bounds, 1000))
+    assert len(blocks) >= 5 and blocks[0][0] == 0 and blocks[-1][1] == len(bounds) - 1
+    assert [b[0] for b in blocks[1:]] == [b[1] for b in blocks[:-1]]  # whole chunks, each once, in order
+    streamed = Word2Vec(corpus_file=str(path), **kw)
+    in_memory = Word2Vec(corpus, **kw)
+    np.testing.assert_array_equal(streamed.wv.vectors, in_memory.wv.vectors)
+    # the same examples and losses; only the float64 sum is split at block ends
+    assert streamed.loss_history == pytest.approx(in_memory.loss_history, rel=1e-12)
+    shown = Word2Vec(corpus_file=str(path), **{**kw, "progress": True})
+    np.testing.assert_array_equal(shown.wv.vectors, in_memory.wv.vectors)
+    # continued training on a new corpus_file works too, and its temporary corpus is closed afterwards
+    streamed.train(corpus_file=str(path), epochs=1)
+    assert len(streamed.loss_history) == 3
+    streamed.release_corpus()
+    with pytest.raises(ValueError, match="released"):
+        streamed.train()
 
 
 @pytest.mark.parametrize("kwargs, match", [

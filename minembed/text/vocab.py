@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from typing import NamedTuple
@@ -86,7 +87,7 @@ class Vocab:
         return np.fromiter((index[t] for t in tokens if t in index), dtype=np.int32)
 
     def encode_corpus(self, sentences: Iterable[list[str]], max_sentence_length: int = 10_000,
-                      total_tokens: int | None = None) -> EncodedCorpus:
+                      total_tokens: int | None = None, on_disk: bool = False) -> EncodedCorpus:
         """Stream token lists into one flat int32 array of ids plus sentence offsets.
 
         Out-of-vocabulary tokens are skipped; a sentence left empty is dropped; a sentence longer
@@ -95,31 +96,17 @@ class Vocab:
         time. With ``total_tokens`` (the exact number of in-vocabulary tokens, e.g. ``counts.sum()``
         for the corpus the vocabulary was built from) the id array is allocated once; otherwise it
         is built from blocks and joined at the end.
+
+        ``on_disk=True`` writes the ids to an anonymous temporary file instead (4 bytes a token,
+        in the system's temp directory; it disappears when the corpus is closed or the process
+        ends), so memory holds only the offsets: :meth:`EncodedCorpus.read` fetches a range.
         """
         if max_sentence_length < 1:
             raise ValueError(f"max_sentence_length must be >= 1, got {max_sentence_length}")
         index = self.index
-        blocks: list[np.ndarray] = []
-        ids = np.empty(total_tokens, dtype=np.int32) if total_tokens is not None else None
+        sink = _IdSink(total_tokens, on_disk)
         lengths: list[int] = []
-        filled = 0
         pending: list[int] = []
-
-        def flush():
-            nonlocal filled, ids
-            if not pending:
-                return
-            arr = np.array(pending, dtype=np.int32)
-            pending.clear()
-            if ids is not None and filled + len(arr) <= len(ids):
-                ids[filled:filled + len(arr)] = arr
-            else:
-                if ids is not None:  # the hint was wrong: fall back to blocks
-                    blocks.append(ids[:filled].copy())
-                    ids = None
-                blocks.append(arr)
-            filled += len(arr)
-
         for sentence in sentences:
             if isinstance(sentence, str):
                 raise TypeError("each sentence must be a list of tokens, got a str (split it, or use TokenizedLines)")
@@ -129,15 +116,11 @@ class Vocab:
                 pending.extend(piece)
                 lengths.append(len(piece))
             if len(pending) >= 1 << 20:
-                flush()
-        flush()
-        if ids is None:
-            ids = np.concatenate(blocks) if blocks else np.zeros(0, np.int32)
-        elif filled != len(ids):
-            ids = ids[:filled].copy()
+                sink.write(pending)
+        sink.write(pending)
         offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
         np.cumsum(np.asarray(lengths, dtype=np.int64), out=offsets[1:])
-        return EncodedCorpus(ids, offsets)
+        return EncodedCorpus(sink.finish(), offsets)
 
     def save(self, path) -> None:
         """Write JSON ``{"words": [...], "counts": [...]}`` atomically (a failed save keeps the old file)."""
@@ -185,12 +168,89 @@ def count_words(sentences: Iterable[list[str]], max_vocab_size: int | None = Non
     return WordCounts(counter, n_sentences, n_tokens)
 
 
-class EncodedCorpus(NamedTuple):
-    """A corpus as ids: sentence ``s`` is ``ids[offsets[s]:offsets[s + 1]]``."""
+class EncodedCorpus:
+    """A corpus as ids: sentence ``s`` is ``ids[offsets[s]:offsets[s + 1]]``.
 
-    ids: np.ndarray      # (N,) int32
-    offsets: np.ndarray  # (S + 1,) int64, offsets[0] = 0, offsets[-1] = N
+    ``offsets`` (S + 1,) int64 (offsets[0] = 0, offsets[-1] = N) is always in memory; the ids
+    (N,) int32 are either an array or an open binary file of them (see ``encode_corpus(...,
+    on_disk=True)``). :meth:`read` returns a range either way; ``ids`` the whole array (read in
+    full from the file if it is on disk).
+    """
+
+    def __init__(self, ids, offsets):
+        self.offsets = np.asarray(offsets, dtype=np.int64)
+        self._file = None if isinstance(ids, np.ndarray) else ids
+        self._ids = ids if isinstance(ids, np.ndarray) else None
+        if self._ids is not None and (self._ids.dtype != np.int32 or len(self._ids) != self.offsets[-1]):
+            raise ValueError(f"ids must be int32 with offsets[-1] = {self.offsets[-1]} entries")
+
+    @property
+    def on_disk(self) -> bool:
+        return self._file is not None
 
     @property
     def n_sentences(self) -> int:
         return len(self.offsets) - 1
+
+    @property
+    def n_ids(self) -> int:
+        return int(self.offsets[-1])
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """ids[start:stop] (a view when in memory, a fresh array read from the file otherwise)."""
+        if not 0 <= start <= stop <= self.n_ids:
+            raise IndexError(f"range {start}:{stop} is outside the corpus's {self.n_ids} ids")
+        if self._ids is not None:
+            return self._ids[start:stop]
+        if self._file.closed:
+            raise ValueError("this encoded corpus was closed")
+        out = np.empty(stop - start, dtype=np.int32)
+        self._file.seek(4 * start)
+        if self._file.readinto(memoryview(out).cast("B")) != out.nbytes:
+            raise OSError("the temporary file of corpus ids was truncated")
+        return out
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self.read(0, self.n_ids)
+
+    def close(self) -> None:
+        """Delete the temporary file (if any); the corpus cannot be read afterwards."""
+        if self._file is not None:
+            self._file.close()
+
+
+class _IdSink:
+    """Where ``encode_corpus`` puts ids as they come: a preallocated array (size known), a list
+    of blocks joined at the end, or an anonymous temporary file."""
+
+    def __init__(self, total: int | None, on_disk: bool):
+        self.file = tempfile.TemporaryFile(prefix="minembed-ids-") if on_disk else None
+        self.array = np.empty(total, dtype=np.int32) if (total is not None and not on_disk) else None
+        self.blocks: list[np.ndarray] = []
+        self.filled = 0
+
+    def write(self, pending: list[int]) -> None:
+        """Append the ids in ``pending`` and empty it."""
+        if not pending:
+            return
+        arr = np.array(pending, dtype=np.int32)
+        pending.clear()
+        if self.file is not None:
+            self.file.write(arr.tobytes())
+        elif self.array is not None and self.filled + len(arr) <= len(self.array):
+            self.array[self.filled:self.filled + len(arr)] = arr
+        else:
+            if self.array is not None:  # the size hint was wrong: fall back to blocks
+                self.blocks.append(self.array[:self.filled].copy())
+                self.array = None
+            self.blocks.append(arr)
+        self.filled += len(arr)
+
+    def finish(self):
+        if self.file is not None:
+            self.file.flush()
+            return self.file
+        if self.array is None:
+            return np.concatenate(self.blocks) if self.blocks else np.zeros(0, np.int32)
+        return self.array if self.filled == len(self.array) else self.array[:self.filled].copy()

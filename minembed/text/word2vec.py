@@ -25,6 +25,7 @@ NumPy mini-batch version of the same algorithm (``implementation="numpy"``, also
 """
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import time
@@ -40,6 +41,7 @@ from .vocab import EncodedCorpus, Vocab, count_words
 
 CHUNK_WORDS = 10_000          # words per chunk of sentences (one random seed each), like gensim's batch_words
 MAX_SENTENCE_LENGTH = 10_000  # longer sentences are split
+BLOCK_WORDS = 1 << 20         # ids read at a time from an on-disk corpus (4 MB of int32)
 
 
 class Callback:
@@ -83,6 +85,9 @@ class Word2Vec:
     Parameters (gensim's names and defaults, except ``workers=1``):
         sentences: re-iterable of token lists (``load_corpus(...)``, a list of lists, ``TokenizedLines``).
         corpus_file: or the path of a text file with one whitespace-tokenized sentence per line.
+            Its ids are then kept in a temporary file and streamed block by block during training
+            (memory holds the offsets only, as gensim holds nothing of a corpus_file); the ids of
+            ``sentences`` are kept in memory (4 bytes a token).
         vector_size: dimension D of the vectors.           window: maximum distance centre-context.
         min_count: ignore words seen fewer times.          max_vocab_size: prune while counting (see ``Vocab.build``).
         sg: 1 skip-gram, 0 CBOW.                           hs: 1 hierarchical softmax.
@@ -141,10 +146,9 @@ class Word2Vec:
         self._corpus: EncodedCorpus | None = None
         self._corpus_source = None
         self._epochs_done = 0
-        corpus = self._as_corpus(sentences, corpus_file)
-        if corpus is not None:
-            self.build_vocab(corpus)
-            self.train(corpus)
+        if sentences is not None or corpus_file is not None:
+            self.build_vocab(sentences, corpus_file)
+            self.train()  # on the corpus build_vocab just encoded
 
     # ------------------------------------------------------------------ vocabulary
     @staticmethod
@@ -174,10 +178,12 @@ class Word2Vec:
         del counted
         self.vocab = vocab
         self.corpus_count = 0
-        self._corpus = vocab.encode_corpus(corpus, MAX_SENTENCE_LENGTH, total_tokens=int(vocab.counts.sum()))
+        self.release_corpus()
+        self._corpus = vocab.encode_corpus(corpus, MAX_SENTENCE_LENGTH, total_tokens=int(vocab.counts.sum()),
+                                           on_disk=corpus_file is not None)
         self._corpus_source = corpus
         self.corpus_count = self._corpus.n_sentences
-        self.corpus_total_words = len(self._corpus.ids)
+        self.corpus_total_words = self._corpus.n_ids
         if self.corpus_total_words == 0:
             raise ValueError("the corpus has no in-vocabulary tokens to train on")
         self._setup_tables()
@@ -217,18 +223,28 @@ class Word2Vec:
             raise ValueError("call build_vocab() before train()")
         corpus = self._as_corpus(sentences, corpus_file)
         if corpus is None or corpus is self._corpus_source:
+            if self._corpus is None:
+                raise ValueError("the corpus of build_vocab() was released: pass sentences or corpus_file")
             encoded = self._corpus
         else:
-            encoded = self.vocab.encode_corpus(corpus, MAX_SENTENCE_LENGTH)
-            if len(encoded.ids) == 0:
+            encoded = self.vocab.encode_corpus(corpus, MAX_SENTENCE_LENGTH, on_disk=corpus_file is not None)
+            if encoded.n_ids == 0:
+                encoded.close()
                 raise ValueError("the corpus has no in-vocabulary tokens to train on")
+        try:
+            return self._train(encoded, epochs, start_alpha, end_alpha, callbacks)
+        finally:
+            if encoded is not self._corpus:
+                encoded.close()
+
+    def _train(self, encoded, epochs, start_alpha, end_alpha, callbacks) -> Word2Vec:
         epochs = self.epochs if epochs is None else _check_int("epochs", epochs, 1)
         a0 = self.alpha if start_alpha is None else _check_float("start_alpha", start_alpha, 0.0, strict=True)
         a1 = self.min_alpha if end_alpha is None else _check_float("end_alpha", end_alpha, 0.0)
         callbacks = self.callbacks if callbacks is None else tuple(callbacks)
         use_kernel = self.implementation == "kernel" and jit_enabled()
 
-        n_words = len(encoded.ids)
+        n_words = encoded.n_ids
         bounds = _chunk_bounds(encoded.offsets, CHUNK_WORDS)
         n_chunks = len(bounds) - 1
         sig, nlogsig = sgns.sigmoid_tables()
@@ -270,37 +286,56 @@ class Word2Vec:
         return self
 
     def _kernel_epoch(self, encoded, bounds, seeds, a0, a1, done_before, total, sig, nlogsig, bar, ep, epochs):
-        """One epoch in one kernel call (no barrier between threads until its end), run in a helper
-        thread (the kernel releases the GIL) while this one updates the progress bar."""
-        n_words = len(encoded.ids)
-        progress = np.zeros(8 * self.workers, dtype=np.int64)
+        """One epoch: one kernel call per block of chunks (the whole corpus when it is in memory; about
+        ``BLOCK_WORDS`` ids read from the file when it is on disk). Threads only meet at the end of a
+        call. Returns (loss sum, examples)."""
+        n_words, offsets = encoded.n_ids, encoded.offsets
+        loss_sum, examples, shown = 0.0, 0, 0
+        for c0, c1 in _blocks(offsets, bounds, BLOCK_WORDS if encoded.on_disk else n_words):
+            s0, s1 = bounds[c0], bounds[c1]
+            w0, w1 = int(offsets[s0]), int(offsets[s1])
+            progress = np.zeros(8 * self.workers, dtype=np.int64)
+            # the block as a corpus of its own (offsets and bounds from 0); the learning rate still
+            # sees each word at its true position through done_before + w0
+            call = functools.partial(
+                sgns.train_chunks, encoded.read(w0, w1), offsets[s0:s1 + 1] - w0, bounds[c0:c1 + 1] - s0,
+                seeds[c0:c1], 0, c1 - c0, self.workers, self.wv.vectors, self.syn1, self.syn1neg, self.keep,
+                self.cum_table, self.guide, self.codes, self.points, self.code_lengths, self.sg, self.cbow_mean,
+                self.hs, self.negative, self.window, a0, a1, done_before + w0, total, sig, nlogsig, progress)
+
+            def show(done_in_block, w0=w0):
+                nonlocal shown
+                bar.update(w0 + done_in_block - shown)
+                shown = w0 + done_in_block
+                bar.set_postfix_str(self._postfix(ep, epochs, a0, a1, done_before + shown, n_words, 0.0, 0))
+
+            loss, n = self._run_showing_progress(call, progress, show)
+            del call  # frees this block's ids before the next block is read
+            loss_sum += loss
+            examples += n
+        bar.update(n_words - shown)
+        return loss_sum, examples
+
+    def _run_showing_progress(self, call, progress, show):
+        """``call()`` (a kernel that releases the GIL and counts its words into ``progress``) run in a
+        helper thread while this one calls ``show(words done)`` four times a second; its result."""
+        if not self.progress:
+            return call()
         result, error = [], []
 
         def work():
             try:
-                result.append(sgns.train_chunks(
-                    encoded.ids, encoded.offsets, bounds, seeds, 0, len(bounds) - 1, self.workers, self.wv.vectors,
-                    self.syn1, self.syn1neg, self.keep, self.cum_table, self.guide, self.codes, self.points,
-                    self.code_lengths, self.sg, self.cbow_mean, self.hs, self.negative, self.window, a0, a1,
-                    done_before, total, sig, nlogsig, progress))
+                result.append(call())
             except BaseException as err:  # re-raised in the calling thread
                 error.append(err)
 
-        shown = 0
-        if self.progress:
-            thread = threading.Thread(target=work, daemon=True)
-            thread.start()
-            while thread.is_alive():
-                thread.join(0.25)
-                done = int(progress.sum())
-                bar.update(done - shown)
-                shown = done
-                bar.set_postfix_str(self._postfix(ep, epochs, a0, a1, done_before + done, n_words, 0.0, 0))
-        else:
-            work()
+        thread = threading.Thread(target=work, daemon=True)
+        thread.start()
+        while thread.is_alive():
+            thread.join(0.25)
+            show(int(progress.sum()))
         if error:
             raise error[0]
-        bar.update(n_words - shown)
         return result[0]
 
     @staticmethod
@@ -315,6 +350,8 @@ class Word2Vec:
 
     def release_corpus(self) -> None:
         """Forget the encoded corpus kept by :meth:`build_vocab` (``train()`` then needs a corpus)."""
+        if self._corpus is not None:
+            self._corpus.close()
         self._corpus = None
         self._corpus_source = None
 
@@ -344,6 +381,19 @@ def _chunk_bounds(offsets: np.ndarray, chunk_words: int) -> np.ndarray:
     return bounds
 
 
+def _blocks(offsets: np.ndarray, bounds: np.ndarray, block_words: int):
+    """Split chunks ``0 .. len(bounds) - 1`` into runs ``(c0, c1)`` of whole chunks holding about
+    ``block_words`` words each (at least one chunk per run)."""
+    n_chunks = len(bounds) - 1
+    starts = offsets[bounds]  # word position where each chunk starts (and, last, the corpus ends)
+    c0 = 0
+    while c0 < n_chunks:
+        c1 = int(np.searchsorted(starts, starts[c0] + block_words, side="right")) - 1
+        c1 = min(max(c1, c0 + 1), n_chunks)
+        yield c0, c1
+        c0 = c1
+
+
 # ----------------------------------------------------------------- NumPy reference
 def train_epoch_numpy(model: Word2Vec, corpus: EncodedCorpus, rng: np.random.Generator, a0: float, a1: float,
                       done_before: int, total_words: int, batch_words: int = 64):
@@ -354,7 +404,7 @@ def train_epoch_numpy(model: Word2Vec, corpus: EncodedCorpus, rng: np.random.Gen
     :func:`minembed.kernels.sgns.output_step_reference` (so, unlike the kernel, examples in a
     batch all see the parameters from before the batch). Yields (loss sum, examples, words).
     """
-    ids, offsets = corpus.ids, corpus.offsets
+    offsets = corpus.offsets
     syn0, window = model.wv.vectors, model.window
     keep_prob = model.keep / 2**31
     bounds = _chunk_bounds(offsets, batch_words)
@@ -362,7 +412,7 @@ def train_epoch_numpy(model: Word2Vec, corpus: EncodedCorpus, rng: np.random.Gen
         s0, s1 = bounds[b], bounds[b + 1]
         lo, hi = offsets[s0], offsets[s1]
         alpha = max(a1, a0 - (a0 - a1) * (done_before + lo) / total_words)
-        words = ids[lo:hi].astype(np.int64)
+        words = corpus.read(lo, hi).astype(np.int64)
         sent = np.repeat(np.arange(s0, s1), np.diff(offsets[s0:s1 + 1]))   # sentence of each word
         kept = rng.random(len(words)) < keep_prob[words]                  # subsampling
         words, sent = words[kept], sent[kept]
