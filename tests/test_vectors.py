@@ -80,6 +80,18 @@ def test_analogy_and_pair_evaluation(tmp_path, wv):
         wv.evaluate_word_pairs(bad)
 
 
+def test_unit_vectors_are_lazy_and_follow_changes():
+    vectors = np.array([[3.0, 4.0], [0.0, 0.0], [-1.0, 0.0]], dtype=np.float32)
+    wv = WordVectors(["a", "zero", "b"], vectors)
+    assert wv._unit is None  # nothing computed until a query needs it
+    np.testing.assert_allclose(wv.unit_vectors, [[0.6, 0.8], [0.0, 0.0], [-1.0, 0.0]], rtol=1e-6)
+    assert wv.similarity("a", "b") == pytest.approx(-0.6)
+    wv.vectors[2] = [0.0, 2.0]  # changed in place (as training does), then the cache is cleared
+    wv.clear_norms()
+    assert wv.similarity("a", "b") == pytest.approx(0.8)
+    assert wv.unit_vectors.dtype == np.float32
+
+
 def test_rank_statistics_by_hand():
     np.testing.assert_array_equal(rankdata([10, 20, 20, 5]), [2, 3.5, 3.5, 1])
     x, y = np.array([1, 2, 3, 4, 5.0]), np.array([2, 1, 4, 3, 5.0])
