@@ -34,14 +34,12 @@ def _load_vectors(path):
 def _word2vec_train(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .datasets import load_corpus
     from .text import Word2Vec
 
-    corpus = load_corpus(args.corpus)
     model = Word2Vec(vector_size=args.dim, window=args.window, min_count=args.min_count, sample=args.sample,
                      sg=args.sg, hs=int(args.hs), negative=args.negative, epochs=args.epochs, workers=args.workers,
                      seed=args.seed, alpha=args.alpha, progress=not args.quiet)
-    model.build_vocab(corpus)
+    model.build_vocab(corpus_file=args.corpus)  # a path or bundled name; its ids are streamed from a temp file
     model.train()
     out = Path(args.output)
     if out.suffix == ".npz":
