@@ -3,7 +3,9 @@ network in PyTorch CPU, side by side in one run.
 
     PYTHONPATH=. python benchmarks/bench_cnn.py --mnist ../shared/data/images/mnist.npz [--epochs 3]
 
-Batch 128, Adam lr 1e-3, same pixel scaling (/255, then (x - 0.1307) / 0.3081) and the same
+Batch 128, Adam lr 1e-3 (``--schedule cosine``: decayed per batch along a half cosine to 0 over all
+epochs, after ``--warmup`` steps of linear warm-up; minembed's CosineSchedule on one side, torch's own
+CosineAnnealingLR / LinearLR on the other), same pixel scaling (/255, then (x - 0.1307) / 0.3081) and the same
 shuffling seed for both. Each side runs in its own subprocess with the same thread count
 (numba's by default; ``--threads``) for Numba, for the BLAS under NumPy and for torch, so their
 thread pools cannot disturb each other, and the driver alternates their epochs (minembed epoch 1,
@@ -28,6 +30,9 @@ def parse_args(argv=None):
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--schedule", choices=["constant", "cosine"], default="constant",
+                   help="learning rate per batch: constant, or cosine decay to 0 over all epochs (both sides)")
+    p.add_argument("--warmup", type=int, default=0, help="steps of linear lr warm-up before the schedule (both sides)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None, help="threads for every side (default: numba's count)")
     p.add_argument("--ref-steps", type=int, default=20, help="batches timed on the reference path (0: skip)")
@@ -49,6 +54,32 @@ def _knn(train_emb, ytr, test_emb, yte):
     return knn_accuracy(train_emb, ytr, test_emb, yte, k=5)
 
 
+def _total_steps(args, n_train):
+    return args.epochs * ((n_train + args.batch_size - 1) // args.batch_size)
+
+
+def _minembed_schedule(opt, args, n_train):
+    """minembed's CosineSchedule for ``--schedule`` / ``--warmup`` (None: constant lr, nothing to step)."""
+    from minembed.nn import CosineSchedule
+
+    total = _total_steps(args, n_train)
+    if args.schedule == "cosine":
+        return CosineSchedule(opt, total, args.warmup)
+    return CosineSchedule(opt, total, args.warmup, min_lr=args.lr) if args.warmup else None  # warm-up, then flat
+
+
+def _torch_schedule(torch, opt, args, n_train):
+    """The same lr sequence from torch's own schedulers: LinearLR (1/W -> 1 over the first W steps),
+    then CosineAnnealingLR(T_max = the remaining steps), joined by SequentialLR."""
+    lr_scheduler = torch.optim.lr_scheduler
+    total, w = _total_steps(args, n_train), args.warmup
+    warm = lr_scheduler.LinearLR(opt, start_factor=1 / w, end_factor=1.0, total_iters=max(w - 1, 1)) if w else None
+    if args.schedule == "constant":
+        return warm
+    cosine = lr_scheduler.CosineAnnealingLR(opt, T_max=total - w)
+    return lr_scheduler.SequentialLR(opt, [warm, cosine], milestones=[w]) if w else cosine
+
+
 class MinembedSide:
     """TinyCNN trained with exactly the loop of ``TinyCNN.fit`` (prepare, forward, backward, Adam step),
     one epoch per request, so that the driver can alternate epochs with the PyTorch side."""
@@ -66,6 +97,7 @@ class MinembedSide:
         warm.fit(self.xtr[:256], self.ytr[:256], epochs=1, progress=False)  # compile / load kernels untimed
         self.model = TinyCNN(seed=args.seed)
         self.loss_fn, self.opt = CrossEntropyLoss(), Adam(self.model.parameters(), lr=args.lr)
+        self.sched = _minembed_schedule(self.opt, args, len(self.xtr))
         self.rng = np.random.default_rng(args.seed)
 
     def epoch(self):
@@ -83,6 +115,8 @@ class MinembedSide:
                 self.loss_fn(m.forward(xb), self.ytr64[idx])
                 m.backward(self.loss_fn.backward())
                 self.opt.step()
+                if self.sched is not None:
+                    self.sched.step()
         seconds = time.perf_counter() - start
         m.eval()
         return {"seconds": seconds, "accuracy": m.accuracy(self.xte, self.yte)}
@@ -138,6 +172,7 @@ class TorchSide:
         self._run(warm, torch.optim.Adam(warm.parameters(), lr=args.lr), np.arange(256))
         self.net = self.build()
         self.opt = torch.optim.Adam(self.net.parameters(), lr=args.lr)
+        self.sched = _torch_schedule(torch, self.opt, args, len(xtr))
         self.rng = np.random.default_rng(args.seed)
 
     def build(self):
@@ -146,7 +181,7 @@ class TorchSide:
                              nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                              nn.Flatten(), nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 10))
 
-    def _run(self, net, opt, order):
+    def _run(self, net, opt, order, sched=None):
         torch, bs = self.torch, self.args.batch_size
         start = time.perf_counter()
         net.train()
@@ -156,6 +191,8 @@ class TorchSide:
             loss = self.nn.functional.cross_entropy(net(self.xt[idx]), self.yt[idx])
             loss.backward()
             opt.step()
+            if sched is not None:
+                sched.step()
         return time.perf_counter() - start
 
     def _apply(self, part, x):
@@ -165,7 +202,7 @@ class TorchSide:
             return np.concatenate([part(x[i:i + 1000]).numpy() for i in range(0, len(x), 1000)])
 
     def epoch(self):
-        seconds = self._run(self.net, self.opt, self.rng.permutation(len(self.xt)))
+        seconds = self._run(self.net, self.opt, self.rng.permutation(len(self.xt)), self.sched)
         self.net.eval()
         pred = self._apply(self.net, self.xv).argmax(1)
         return {"seconds": seconds, "accuracy": float((pred == self.yte).mean())}
@@ -200,6 +237,7 @@ class Worker:
             env["MINEMBED_JIT"] = "0"
         cmd = [sys.executable, os.path.abspath(__file__), "--worker", kind, "--batch-size", str(args.batch_size),
                "--lr", str(args.lr), "--seed", str(args.seed), "--threads", str(threads),
+               "--epochs", str(args.epochs), "--schedule", args.schedule, "--warmup", str(args.warmup),
                "--ref-steps", str(args.ref_steps)]
         if args.mnist:
             cmd += ["--mnist", os.path.abspath(args.mnist)]
@@ -243,7 +281,9 @@ def main(argv=None):
     except ImportError:
         have_torch = False
     data = args.mnist or "bundled subset (10k train / 2k test)"
-    print(f"TinyCNN on MNIST [{data}]: batch {args.batch_size}, Adam lr {args.lr}, {args.epochs} epochs, "
+    sched = args.schedule + (f" after {args.warmup} warm-up steps" if args.warmup else "")
+    print(f"TinyCNN on MNIST [{data}]: batch {args.batch_size}, Adam lr {args.lr} ({sched}), {args.epochs} epochs, "
+          f"seed {args.seed}, "
           f"{args.threads} thread(s) for every side")
     kinds = ["minembed"] + (["torch"] if have_torch else [])
     workers = {k: Worker(k, args, args.threads) for k in kinds}

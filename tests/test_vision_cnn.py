@@ -75,6 +75,46 @@ def test_bad_images_raise_value_errors_naming_the_shape():
         TinyCNN(image_size=30)
 
 
+def _tiny_data(n=100):
+    rng = np.random.default_rng(3)
+    return rng.integers(0, 256, (n, 8, 8)).astype(np.uint8), rng.integers(0, 3, n)
+
+
+@pytest.mark.parametrize("schedule, warmup, expected", [
+    # 100 images, batch 50, 2 epochs = steps 0..3; history["lr"] holds the lr of steps 1 and 3
+    ("constant", 0, [1.0, 1.0]),
+    ("cosine", 0, [(1 + np.cos(np.pi / 4)) / 2, (1 - np.cos(np.pi / 4)) / 2]),   # (1 + cos(pi k / 4)) / 2
+    ("cosine", 1, [1.0, (1 + np.cos(2 * np.pi / 3)) / 2]),                        # (1 + cos(pi (k - 1) / 3)) / 2
+    ("constant", 3, [2 / 3, 1.0]),                                                # warm-up (k + 1) / 3, then flat
+])
+def test_fit_schedules_the_lr_per_batch(schedule, warmup, expected):
+    x, y = _tiny_data()
+    m = small_model()
+    hist = m.fit(x, y, epochs=2, batch_size=50, lr=0.01, seed=0, progress=False, schedule=schedule,
+                 warmup_steps=warmup)
+    assert hist["lr"] == pytest.approx([0.01 * e for e in expected], abs=1e-15)
+    assert np.isfinite(hist["train_loss"]).all()
+
+
+def test_cosine_and_constant_share_the_first_step_and_then_differ():
+    x, y = _tiny_data()
+    a, b = small_model(), small_model()
+    a.fit(x, y, epochs=1, batch_size=100, seed=0, progress=False, schedule="constant")
+    b.fit(x, y, epochs=1, batch_size=100, seed=0, progress=False, schedule="cosine")  # one step: lr_at(0) = lr
+    assert all(np.array_equal(p.data, q.data) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+    a.fit(x, y, epochs=2, batch_size=50, seed=0, progress=False, schedule="constant")
+    b.fit(x, y, epochs=2, batch_size=50, seed=0, progress=False, schedule="cosine")
+    assert not all(np.array_equal(p.data, q.data) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+
+
+def test_fit_refuses_an_unknown_schedule_or_warmup():
+    x, y = _tiny_data()
+    with pytest.raises(ValueError, match="schedule must be 'constant' or 'cosine', got 'linear'"):
+        small_model().fit(x, y, epochs=1, progress=False, schedule="linear")
+    with pytest.raises(ValueError, match=r"warmup_steps must be in \[0, 2\].* got 3"):
+        small_model().fit(x, y, epochs=2, batch_size=100, progress=False, warmup_steps=3)
+
+
 def test_save_load_round_trip(tmp_path, rng):
     m = small_model(seed=3)
     x = rng.random((5, 8, 8))

@@ -10,6 +10,7 @@ from .module import Module, Parameter, RowSparseGrad, Sequential
 from .norm import LayerNorm
 from .optim import SGD, Adam, Optimizer
 from .pool import AvgPool2d, Flatten, GlobalAvgPool2d, MaxPool2d, ReLUMaxPool2d
+from .schedule import CosineSchedule
 
 __all__ = [
     "Module", "Parameter", "RowSparseGrad", "Sequential",
@@ -17,7 +18,7 @@ __all__ = [
     "Embedding", "EmbeddingBag",
     "Conv2d", "MaxPool2d", "ReLUMaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "Flatten",
     "CrossEntropyLoss", "BCEWithLogitsLoss",
-    "Optimizer", "SGD", "Adam",
+    "Optimizer", "SGD", "Adam", "CosineSchedule",
     "check_gradients", "check_loss_gradient", "numerical_gradient",
     "MultiHeadSelfAttention", "MLP", "TransformerBlock",
 ]
