@@ -59,13 +59,11 @@ def _total_steps(args, n_train):
 
 
 def _minembed_schedule(opt, args, n_train):
-    """minembed's CosineSchedule for ``--schedule`` / ``--warmup`` (None: constant lr, nothing to step)."""
+    """minembed's CosineSchedule for ``--schedule`` / ``--warmup`` ("constant": min_lr = lr, flat after any warm-up)."""
     from minembed.nn import CosineSchedule
 
-    total = _total_steps(args, n_train)
-    if args.schedule == "cosine":
-        return CosineSchedule(opt, total, args.warmup)
-    return CosineSchedule(opt, total, args.warmup, min_lr=args.lr) if args.warmup else None  # warm-up, then flat
+    return CosineSchedule(opt, _total_steps(args, n_train), args.warmup,
+                          min_lr=0.0 if args.schedule == "cosine" else args.lr)
 
 
 def _torch_schedule(torch, opt, args, n_train):
@@ -115,8 +113,7 @@ class MinembedSide:
                 self.loss_fn(m.forward(xb), self.ytr64[idx])
                 m.backward(self.loss_fn.backward())
                 self.opt.step()
-                if self.sched is not None:
-                    self.sched.step()
+                self.sched.step()
         seconds = time.perf_counter() - start
         m.eval()
         return {"seconds": seconds, "accuracy": m.accuracy(self.xte, self.yte)}

@@ -17,6 +17,19 @@ import math
 from .optim import Optimizer
 
 
+def cosine_lr(k: int, total_steps: int, peak_lr: float, warmup_steps: int = 0, min_lr: float = 0.0) -> float:
+    """The learning rate of step ``k`` (0-based) under :class:`CosineSchedule`'s formula, as a plain
+    function (for loops that set ``lr`` themselves). ``min_lr = peak_lr`` gives a constant rate
+    after the warm-up."""
+    w, t = warmup_steps, total_steps
+    if k < w:
+        return peak_lr * (k + 1) / w
+    if k >= t:
+        return min_lr
+    s = (k - w) / (t - w)  # 0 at the end of the warm-up, 1 at total_steps (t > w here, since w <= k < t)
+    return min_lr + (peak_lr - min_lr) * 0.5 * (1.0 + math.cos(math.pi * s))
+
+
 class CosineSchedule:
     """Optional linear warm-up, then a half cosine from the peak ``lr`` down to ``min_lr``.
 
@@ -54,13 +67,7 @@ class CosineSchedule:
 
     def lr_at(self, k: int) -> float:
         """The learning rate of optimizer step ``k`` (0-based); see the class docstring."""
-        w, t = self.warmup_steps, self.total_steps
-        if k < w:
-            return self.peak_lr * (k + 1) / w
-        if k >= t:
-            return self.min_lr
-        s = (k - w) / (t - w)  # 0 at the end of the warm-up, 1 at total_steps (t > w here, since w <= k < t)
-        return self.min_lr + (self.peak_lr - self.min_lr) * 0.5 * (1.0 + math.cos(math.pi * s))
+        return cosine_lr(k, self.total_steps, self.peak_lr, self.warmup_steps, self.min_lr)
 
     @property
     def last_lr(self) -> float:

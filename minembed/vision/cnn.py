@@ -179,11 +179,8 @@ class TinyCNN(Module):
         n = len(x)
         n_batches = (n + batch_size - 1) // batch_size
         steps = epochs * n_batches
-        sched = None
-        if schedule == "cosine":
-            sched = CosineSchedule(opt, steps, warmup_steps)
-        elif warmup_steps:  # warm-up, then a "cosine" from lr to min_lr = lr: constant
-            sched = CosineSchedule(opt, steps, warmup_steps, min_lr=lr)
+        # "constant" is the same schedule with min_lr = lr: a flat line after the warm-up (if any)
+        sched = CosineSchedule(opt, steps, warmup_steps, min_lr=0.0 if schedule == "cosine" else lr)
         for _ in range(epochs):
             epoch = len(self.history["epoch"]) + 1
             self.train()
@@ -198,8 +195,7 @@ class TinyCNN(Module):
                 self.backward(loss_fn.backward())
                 opt.step()
                 last_lr = opt.lr
-                if sched is not None:
-                    sched.step()
+                sched.step()
                 total += loss * len(idx)
                 if b % 20 == 0:
                     bar.set_postfix(loss=f"{loss:.4f}")

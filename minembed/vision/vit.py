@@ -17,7 +17,6 @@ Pixels: uint8 images are divided by 255 (to [0, 1]); float images are used as gi
 from __future__ import annotations
 
 import json
-import math
 import time
 
 import numpy as np
@@ -30,6 +29,7 @@ from ..nn.losses import CrossEntropyLoss
 from ..nn.module import Module, Parameter, make_rng
 from ..nn.norm import LayerNorm
 from ..nn.optim import Adam
+from ..nn.schedule import cosine_lr
 from ..progress import progress as progress_bar
 from .patch_embed import PatchEmbed
 
@@ -79,19 +79,13 @@ def images_to_float(images, dtype=np.float32) -> np.ndarray:
 
 
 def lr_at(step: int, total_steps: int, lr: float, schedule: str, warmup_steps: int, min_lr: float = 0.0) -> float:
-    """Learning rate at ``step`` (0-based) of ``total_steps``.
+    """Learning rate at ``step`` (0-based) of ``total_steps``: :func:`minembed.nn.schedule.cosine_lr`.
 
     ``"constant"``: ``lr`` (after the warm-up). ``"cosine"``: linear warm-up from ``lr/warmup``
     to ``lr`` over ``warmup_steps``, then ``min_lr + (lr - min_lr) (1 + cos(pi s)) / 2`` with
     ``s`` going from 0 to 1 over the remaining steps.
     """
-    if step < warmup_steps:
-        return lr * (step + 1) / warmup_steps
-    if schedule == "constant":
-        return lr
-    span = max(total_steps - warmup_steps, 1)
-    s = min((step - warmup_steps) / span, 1.0)
-    return min_lr + (lr - min_lr) * 0.5 * (1.0 + math.cos(math.pi * s))
+    return cosine_lr(step, total_steps, lr, warmup_steps, min_lr if schedule == "cosine" else lr)
 
 
 # ---------------------------------------------------------------------------- model
