@@ -115,22 +115,25 @@ def _pad(x: np.ndarray, ph: int, pw: int) -> np.ndarray:
     return xp
 
 
+@jit(nogil=True, cache=True, inline="always")
+def _im2col_sample(xp, n, cols, kh, kw, sh, sw, oh, ow):
+    # One image's windows: cols (C*KH*KW, OH*OW) gets row q = (c, i, j), column r = (oh, ow).
+    # xp is the already padded image, so every tap lands inside it: no branches. The innermost
+    # loop runs along a row of pixels (consecutive memory when the stride is 1).
+    for c in range(xp.shape[1]):
+        for i in range(kh):
+            for j in range(kw):
+                q = (c * kh + i) * kw + j
+                for y in range(oh):
+                    for z in range(ow):
+                        cols[q, y * ow + z] = xp[n, c, y * sh + i, z * sw + j]
+
+
 @jit(nogil=True, cache=True, parallel=True)
 def _im2col_kernel(xp, cols, kh, kw, sh, sw, oh, ow):
-    # xp is the already padded image, so every tap lands inside it: no branches, and each
-    # (tap, output row) is one strided slice copy of OW pixels (contiguous when the stride is 1).
-    n_img, c_in = xp.shape[0], xp.shape[1]
-    for n in prange(n_img):  # sample n writes only its own columns
-        for c in range(c_in):
-            for i in range(kh):
-                for j in range(kw):
-                    q = (c * kh + i) * kw + j
-                    for y in range(oh):
-                        r0 = (n * oh + y) * ow
-                        if sw == 1:  # a contiguous run: compiles to a plain vectorised copy
-                            cols[q, r0:r0 + ow] = xp[n, c, y * sh + i, j:j + ow]
-                        else:
-                            cols[q, r0:r0 + ow] = xp[n, c, y * sh + i, j:j + sw * (ow - 1) + 1:sw]
+    p = oh * ow
+    for n in prange(xp.shape[0]):  # sample n writes only its own block of columns
+        _im2col_sample(xp, n, cols[:, n * p:(n + 1) * p], kh, kw, sh, sw, oh, ow)
 
 
 def _check_out(out, shape, dtype, name):
@@ -183,22 +186,26 @@ def col2im_reference(cols: np.ndarray, x_shape, kernel_size, stride=1, padding=0
     return xp[:, :, ph:ph + h, pw:pw + w].copy()
 
 
+@jit(nogil=True, cache=True, inline="always")
+def _col2im_sample(cols, dxp, n, kh, kw, sh, sw, oh, ow):
+    # The adjoint of _im2col_sample: add one image's columns (C*KH*KW, OH*OW) back onto the
+    # padded gradient image dxp[n], which must be zeroed first.
+    for c in range(dxp.shape[1]):
+        for i in range(kh):
+            for j in range(kw):
+                q = (c * kh + i) * kw + j
+                for y in range(oh):
+                    for z in range(ow):
+                        dxp[n, c, y * sh + i, z * sw + j] += cols[q, y * ow + z]
+
+
 @jit(nogil=True, cache=True, parallel=True)
 def _col2im_kernel(cols, dxp, kh, kw, sh, sw, oh, ow):
     # dxp is the padded gradient image (zeroed here); the caller cuts the padding off.
-    n_img, c_in = dxp.shape[0], dxp.shape[1]
-    for n in prange(n_img):  # sample n writes only dxp[n]: no two threads touch the same pixel
+    p = oh * ow
+    for n in prange(dxp.shape[0]):  # sample n writes only dxp[n]: no two threads touch the same pixel
         dxp[n] = 0.0
-        for c in range(c_in):
-            for i in range(kh):
-                for j in range(kw):
-                    q = (c * kh + i) * kw + j
-                    for y in range(oh):
-                        r0 = (n * oh + y) * ow
-                        if sw == 1:
-                            dxp[n, c, y * sh + i, j:j + ow] += cols[q, r0:r0 + ow]
-                        else:
-                            dxp[n, c, y * sh + i, j:j + sw * (ow - 1) + 1:sw] += cols[q, r0:r0 + ow]
+        _col2im_sample(cols[:, n * p:(n + 1) * p], dxp, n, kh, kw, sh, sw, oh, ow)
 
 
 def col2im(cols: np.ndarray, x_shape, kernel_size, stride=1, padding=0) -> np.ndarray:

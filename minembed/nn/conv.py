@@ -16,12 +16,17 @@ Backward is the backward of a Linear layer applied to the columns of X. With
     dX  = Wm^T @ dY            (C*KH*KW, N*OH*OW)  dx = col2im(dX)   (overlaps add up)
 
 ``col2im`` adds every window's gradient back onto the pixels it was copied from.
+
+The layer computes exactly this, but one image at a time (:mod:`minembed.kernels.conv2d`): each
+image's block of X is built, multiplied and dropped while it is still in the cache, instead of
+writing X for the whole batch to memory. ``MINEMBED_JIT=0`` runs the whole-batch NumPy version.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..kernels.conv import _pair, col2im, conv_output_size, im2col
+from ..kernels.conv import _pair, conv_output_size
+from ..kernels.conv2d import conv2d_backward, conv2d_forward
 from .functional import as_float_array
 from .module import Module, Parameter, make_rng
 
@@ -75,17 +80,7 @@ class Conv2d(Module):
         self.bias = Parameter(gen.uniform(-bound, bound, out_ch).astype(dtype)) if bias else None
         self.input_grad = input_grad
         self.check_finite = check_finite
-        self._cache = None
-        self._buffers: dict[str, np.ndarray] = {}
-
-    def _buffer(self, name: str, shape, dtype) -> np.ndarray:
-        """A scratch array reused from call to call (the im2col matrix of a batch of 128 MNIST
-        images is 7 MB; allocating it afresh every step costs page faults). Its contents are
-        only valid until the next forward."""
-        buf = self._buffers.get(name)
-        if buf is None or buf.shape != tuple(shape) or buf.dtype != dtype:
-            buf = self._buffers[name] = np.empty(shape, dtype=dtype)
-        return buf
+        self._x = None
 
     def output_shape(self, x_shape) -> tuple[int, int, int, int]:
         """(N, out_ch, OH, OW) for an input of shape (N, in_ch, H, W)."""
@@ -95,42 +90,24 @@ class Conv2d(Module):
     def forward(self, x):
         x = check_images(x, repr(self), self.in_ch, self.check_finite)
         try:
-            n, oc, oh, ow = self.output_shape(x.shape)
+            self.output_shape(x.shape)
         except ValueError as e:
             raise ValueError(f"{self!r} cannot be applied to input of shape {x.shape}: {e}") from None
         w = self.weight.data
         if x.dtype != w.dtype:  # e.g. float64 images into a float32 layer: compute in the weights' type
             x = x.astype(w.dtype)
-        kh, kw = self.kernel_size
-        cols = self._buffer("cols", (self.in_ch * kh * kw, n * oh * ow), x.dtype)
-        im2col(x, self.kernel_size, self.stride, self.padding, out=cols)  # (C*KH*KW, N*OH*OW)
-        wm = w.reshape(oc, -1)
-        y_cm = np.matmul(wm, cols, out=self._buffer("y_cm", (oc, cols.shape[1]), np.result_type(wm, cols)))
-        #     ^ (OC, C*KH*KW) @ (C*KH*KW, N*OH*OW): the whole convolution is this one BLAS call
-        y = np.empty((n, oc, oh * ow), dtype=y_cm.dtype)
-        planes = y_cm.reshape(oc, n, oh * ow).transpose(1, 0, 2)         # a view: (N, OC, OH*OW)
-        if self.bias is not None:
-            np.add(planes, self.bias.data.reshape(1, oc, 1), out=y)      # rearrange + bias in one pass
-        else:
-            np.copyto(y, planes)
-        self._cache = (x.shape, cols)
-        return y.reshape(n, oc, oh, ow)
+        self._x = x  # backward needs the input again (to rebuild its windows)
+        bias = self.bias.data if self.bias is not None else None
+        return conv2d_forward(x, w, bias, self.stride, self.padding)
 
     def backward(self, dy):
-        x_shape, cols = self._cache
-        n, oc, oh, ow = dy.shape
-        dy_cm = np.empty((oc, n, oh * ow), dtype=dy.dtype)                # (OC, N, OH*OW): whole planes move
-        np.copyto(dy_cm, dy.reshape(n, oc, oh * ow).transpose(1, 0, 2))
-        dy_cm = dy_cm.reshape(oc, n * oh * ow)
-        wm = self.weight.data.reshape(oc, -1)
+        dw, db, dx = conv2d_backward(np.asarray(dy, dtype=self.weight.data.dtype), self._x, self.weight.data,
+                                     self.stride, self.padding, input_grad=self.input_grad)
         if self.weight.requires_grad:
-            self.weight.accumulate((dy_cm @ cols.T).reshape(self.weight.data.shape))
+            self.weight.accumulate(dw)
         if self.bias is not None:
-            self.bias.accumulate(dy_cm.sum(axis=1))
-        if not self.input_grad:
-            return None
-        dcols = np.matmul(wm.T, dy_cm, out=self._buffer("dcols", (wm.shape[1], dy_cm.shape[1]), dy_cm.dtype))
-        return col2im(dcols, x_shape, self.kernel_size, self.stride, self.padding)
+            self.bias.accumulate(db)
+        return dx
 
     def extra_repr(self) -> str:
         s = f"{self.in_ch}, {self.out_ch}, kernel_size={self.kernel_size}"

@@ -1,0 +1,104 @@
+"""The fused per-image convolution kernels (minembed.kernels.conv2d) against their whole-batch
+im2col + matmul references, against a convolution written as sliding dot products, and on bad input."""
+import numba
+import numpy as np
+import pytest
+from test_kernels_conv import SHAPES  # the same awkward shapes as im2col/col2im
+
+from minembed.kernels import conv2d as C
+from minembed.kernels.conv import conv_output_size
+
+
+def _case(rng, shape, k, dtype, out_ch=5):
+    kh, kw = (k, k) if isinstance(k, int) else k
+    x = rng.standard_normal(shape).astype(dtype)
+    w = rng.standard_normal((out_ch, shape[1], kh, kw)).astype(dtype)
+    b = rng.standard_normal(out_ch).astype(dtype)
+    return x, w, b
+
+
+def _tol(dtype):
+    return dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("out_ch", [1, 4, 6])  # below, at and past one block of four channels
+@pytest.mark.parametrize("shape,k,s,p", SHAPES)
+def test_forward_kernel_equals_reference(rng, dtype, out_ch, shape, k, s, p):
+    x, w, b = _case(rng, shape, k, dtype, out_ch)
+    np.testing.assert_allclose(C.conv2d_forward(x, w, b, s, p), C.conv2d_forward_reference(x, w, b, s, p),
+                               **_tol(dtype))
+    np.testing.assert_allclose(C.conv2d_forward(x, w, None, s, p), C.conv2d_forward_reference(x, w, None, s, p),
+                               **_tol(dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("out_ch", [1, 4, 6])
+@pytest.mark.parametrize("shape,k,s,p", SHAPES)
+def test_backward_kernel_equals_reference(rng, dtype, out_ch, shape, k, s, p):
+    x, w, _ = _case(rng, shape, k, dtype, out_ch)
+    oh, ow = conv_output_size(shape[2], shape[3], k, s, p)
+    dy = rng.standard_normal((shape[0], out_ch, oh, ow)).astype(dtype)
+    got = C.conv2d_backward(dy, x, w, s, p)
+    ref = C.conv2d_backward_reference(dy, x, w, s, p)
+    for g, r in zip(got, ref, strict=True):
+        assert g.shape == r.shape and g.dtype == r.dtype
+        np.testing.assert_allclose(g, r, **_tol(dtype))
+    assert C.conv2d_backward(dy, x, w, s, p, input_grad=False)[2] is None
+
+
+def test_reference_is_the_sliding_dot_product(rng):
+    # The oracle for both paths: y[n, o, a, b] = b[o] + sum over the window of w * x, by hand.
+    x, w, b = _case(rng, (2, 3, 7, 6), (3, 2), np.float64, out_ch=4)
+    s, p = (2, 1), (1, 1)
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    oh, ow = conv_output_size(7, 6, (3, 2), s, p)
+    want = np.empty((2, 4, oh, ow))
+    for a in range(oh):
+        for c in range(ow):
+            window = xp[:, :, a * 2:a * 2 + 3, c:c + 2]                 # (N, C, 3, 2)
+            want[:, :, a, c] = np.einsum("ncij,ocij->no", window, w) + b
+    np.testing.assert_allclose(C.conv2d_forward_reference(x, w, b, s, p), want, rtol=1e-12)
+    np.testing.assert_allclose(C.conv2d_forward(x, w, b, s, p), want, rtol=1e-10)
+
+
+def test_backward_is_the_adjoint_of_forward(rng):
+    # <conv(x; w), g> is linear in x and in w: its gradients are dx and dw for upstream g.
+    x, w, _ = _case(rng, (9, 2, 6, 5), 3, np.float64, out_ch=5)  # 9 images: two weight-gradient blocks
+    g = rng.standard_normal(C.conv2d_forward(x, w, None, 1, 1).shape)
+    dw, db, dx = C.conv2d_backward(g, x, w, 1, 1)
+    inner = np.sum(C.conv2d_forward(x, w, None, 1, 1) * g)
+    assert np.isclose(np.sum(dx * x), inner, rtol=1e-10)
+    assert np.isclose(np.sum(dw * w), inner, rtol=1e-10)
+    assert np.allclose(db, g.sum(axis=(0, 2, 3)))
+
+
+def test_results_do_not_depend_on_the_thread_count(rng):
+    x, w, b = _case(rng, (37, 3, 9, 9), 3, np.float32, out_ch=6)
+    dy = rng.standard_normal((37, 6, 9, 9)).astype(np.float32)
+    before = numba.get_num_threads()
+    runs = []
+    try:
+        for n in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+            numba.set_num_threads(n)
+            runs.append((C.conv2d_forward(x, w, b, 1, 1), *C.conv2d_backward(dy, x, w, 1, 1)))
+    finally:
+        numba.set_num_threads(before)
+    for a, b_ in zip(runs[0], runs[-1], strict=True):
+        assert np.array_equal(a, b_)
+
+
+def test_bad_input_raises_before_the_kernel(rng):
+    x, w, b = _case(rng, (2, 3, 5, 5), 3, np.float32, out_ch=4)
+    with pytest.raises(ValueError, match="input channel"):
+        C.conv2d_forward(x[:, :2], w, b)
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        C.conv2d_forward(x, np.zeros((4, 3, 8, 8), np.float32), b)
+    with pytest.raises(ValueError, match="bias"):
+        C.conv2d_forward(x, w, b[:3])
+    with pytest.raises(ValueError, match="weight"):
+        C.conv2d_forward(x, w.astype(np.float64), b)
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        C.conv2d_forward(x[0], w, b)
+    with pytest.raises(ValueError, match=r"dy must be a float32 array of shape \(2, 4, 3, 3\)"):
+        C.conv2d_backward(np.zeros((2, 4, 5, 5), np.float32), x, w)
