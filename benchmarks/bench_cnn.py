@@ -34,6 +34,9 @@ def parse_args(argv=None):
                    help="learning rate per batch: constant, or cosine decay to 0 over all epochs (both sides)")
     p.add_argument("--warmup", type=int, default=0, help="steps of linear lr warm-up before the schedule (both sides)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", default=None,
+                   help="run several seeds one after the other, e.g. 0-9 or 0,3,5, and add a summary over them "
+                        "(mean and spread of the accuracies, median epoch-time ratio)")
     p.add_argument("--threads", type=int, default=None, help="threads for every side (default: numba's count)")
     p.add_argument("--ref-steps", type=int, default=20, help="batches timed on the reference path (0: skip)")
     p.add_argument("--no-torch", action="store_true")
@@ -265,7 +268,6 @@ def main(argv=None):
         args.threads = args.threads or 1
         serve(args)
         return
-    import numpy as np
 
     if args.threads is None:
         import numba
@@ -283,6 +285,27 @@ def main(argv=None):
           f"seed {args.seed}, "
           f"{args.threads} thread(s) for every side")
     kinds = ["minembed"] + (["torch"] if have_torch else [])
+    seeds = _parse_seeds(args.seeds) if args.seeds else [args.seed]
+    runs = []
+    for seed in seeds:
+        args.seed = seed
+        if len(seeds) > 1:
+            print(f"\n== seed {seed}")
+        runs.append(_run_seed(args, kinds))
+        _report(args, runs[-1])
+    if len(seeds) > 1:
+        _summarize(seeds, runs)
+
+
+def _parse_seeds(text):
+    """'0-9' -> [0, ..., 9]; '0,3,5' -> [0, 3, 5]."""
+    if "-" in text:
+        lo, hi = (int(t) for t in text.split("-"))
+        return list(range(lo, hi + 1))
+    return [int(t) for t in text.split(",")]
+
+
+def _run_seed(args, kinds):
     workers = {k: Worker(k, args, args.threads) for k in kinds}
     res = {k: {"seconds": [], "accuracy": []} for k in kinds}
     for ep in range(1, args.epochs + 1):  # alternate epochs so that both sides see the same machine load
@@ -299,6 +322,14 @@ def main(argv=None):
         w = Worker("reference", args, args.threads)
         res["reference"] = {"seconds": [w.ask("epoch")["seconds"]]}
         w.close()
+    return res
+
+
+NAMES = {"minembed": "minembed", "reference": "mm reference", "torch": "pytorch cpu"}
+
+
+def _report(args, res):
+    import numpy as np
 
     med = {k: float(np.median(v["seconds"])) for k, v in res.items()}
     last = args.epochs
@@ -308,18 +339,17 @@ def main(argv=None):
                      {k: f"{v['accuracy'][ep - 1]:.2%}" for k, v in res.items() if "accuracy" in v}))
     rows.append(("k-NN (k=5) test acc", {k: f"{v['knn']:.2%}" for k, v in res.items() if "knn" in v}))
     cols = [k for k in ("minembed", "reference", "torch") if k in res]
-    names = {"minembed": "minembed", "reference": "mm reference", "torch": "pytorch cpu"}
-    print(f"{'':26s}" + "".join(f"{names[c]:>15s}" for c in cols))
+    print(f"{'':26s}" + "".join(f"{NAMES[c]:>15s}" for c in cols))
     for label, vals in rows:
         print(f"{label:26s}" + "".join(f"{vals.get(c, '-'):>15s}" for c in cols))
-    print("per-epoch seconds: " + "; ".join(f"{names[k]} {', '.join(f'{s:.2f}' for s in v['seconds'])}"
+    print("per-epoch seconds: " + "; ".join(f"{NAMES[k]} {', '.join(f'{s:.2f}' for s in v['seconds'])}"
                                            for k, v in res.items()))
     if "reference" in res:
         print(f"* reference path (MINEMBED_JIT=0) extrapolated from {args.ref_steps} batches; "
               f"ratio to minembed {med['reference'] / med['minembed']:.2f}x")
     m = res["minembed"]
     print(f"k-NN: embedding both sets + cosine top-5 over {len(_data(args)[0][0]):,} training images took "
-          + "; ".join(f"{names[k]} {v['knn_seconds']:.1f} s" for k, v in res.items() if "knn_seconds" in v))
+          + "; ".join(f"{NAMES[k]} {v['knn_seconds']:.1f} s" for k, v in res.items() if "knn_seconds" in v))
     acc_last = m["accuracy"][-1]
     verdict = []
     if "torch" in res:
@@ -332,6 +362,29 @@ def main(argv=None):
     verdict.append(f"k-NN {m['knn']:.2%} {'MET' if m['knn'] >= 0.98 else 'NOT met'} (target >= 98%)")
     print("targets: " + "; ".join(verdict) + f"  [last-epoch accuracy {acc_last:.2%}]")
 
+
+def _summarize(seeds, runs):
+    """Over all seeds: accuracies as mean ± standard deviation (and how many seeds reach 98.5% after the
+    last epoch), and the median over seeds of each seed's epoch-time ratio."""
+    import numpy as np
+
+    print(f"\n== summary over {len(seeds)} seeds ({seeds[0]}..{seeds[-1]})")
+    kinds = [k for k in ("minembed", "torch") if k in runs[0]]
+    for k in kinds:
+        first = np.array([r[k]["accuracy"][0] for r in runs]) * 100
+        last = np.array([r[k]["accuracy"][-1] for r in runs]) * 100
+        knn = np.array([r[k]["knn"] for r in runs]) * 100
+        print(f"{NAMES[k]:>12s}: acc after epoch 1 {first.mean():.2f} ± {first.std(ddof=1):.2f}%, "
+              f"after the last epoch {last.mean():.2f} ± {last.std(ddof=1):.2f}% "
+              f"(min {last.min():.2f}, max {last.max():.2f}; >= 98.5% in {int((last >= 98.5).sum())} of {len(seeds)}), "
+              f"k-NN {knn.mean():.2f} ± {knn.std(ddof=1):.2f}%")
+    if "torch" in kinds:
+        ratios = [np.median(r["minembed"]["seconds"]) / np.median(r["torch"]["seconds"]) for r in runs]
+        diff = np.array([r["minembed"]["accuracy"][-1] - r["torch"]["accuracy"][-1] for r in runs]) * 100
+        print(f"epoch-time ratio minembed / pytorch, median over seeds: {np.median(ratios):.2f}x "
+              f"(range {min(ratios):.2f}-{max(ratios):.2f}x)")
+        print(f"last-epoch accuracy, minembed - pytorch, same seed: mean {diff.mean():+.2f} pt "
+              f"(standard error {diff.std(ddof=1) / np.sqrt(len(diff)):.2f})")
 
 if __name__ == "__main__":
     main()
