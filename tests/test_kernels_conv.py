@@ -1,9 +1,10 @@
-"""im2col / col2im / max-pool kernels against their NumPy references and against the
-definition of a convolution; bad shapes stopped before compiled code runs."""
+"""im2col / col2im (kernels.conv) and max-pool (kernels.pool) kernels against their NumPy references
+and against the definition of a convolution; bad shapes stopped before compiled code runs."""
 import numpy as np
 import pytest
 
 from minembed.kernels import conv as K
+from minembed.kernels import pool as P
 
 SHAPES = [  # (N, C, H, W), kernel, stride, padding
     ((2, 1, 5, 5), 3, 1, 0),
@@ -98,20 +99,20 @@ def test_convolution_by_matmul_equals_direct_sliding_dot_products(rng):
 def test_maxpool_kernels_equal_reference(rng, shape, k, s):
     x = rng.standard_normal(shape)
     stride = k if s is None else s
-    out, arg = K.maxpool2d_forward(x, k, s)
-    ref_out, ref_arg = K.maxpool2d_forward_reference(x, k, stride)
+    out, arg = P.maxpool2d_forward(x, k, s)
+    ref_out, ref_arg = P.maxpool2d_forward_reference(x, k, stride)
     assert np.array_equal(out, ref_out) and np.array_equal(arg, ref_arg)
     dy = rng.standard_normal(out.shape)
-    np.testing.assert_allclose(K.maxpool2d_backward(dy, arg, shape, k, s),
-                               K.maxpool2d_backward_reference(dy, arg, shape, k, stride), atol=1e-12)
+    np.testing.assert_allclose(P.maxpool2d_backward(dy, arg, shape, k, s),
+                               P.maxpool2d_backward_reference(dy, arg, shape, k, stride), atol=1e-12)
 
 
 def test_maxpool_ties_go_to_the_first_pixel():
     x = np.zeros((1, 1, 2, 2), np.float32)
-    for fn in (lambda: K.maxpool2d_forward(x, 2), lambda: K.maxpool2d_forward_reference(x, 2, 2)):
+    for fn in (lambda: P.maxpool2d_forward(x, 2), lambda: P.maxpool2d_forward_reference(x, 2, 2)):
         out, arg = fn()
         assert arg.ravel().tolist() == [0]
-    dx = K.maxpool2d_backward(np.ones((1, 1, 1, 1), np.float32), np.zeros((1, 1, 1, 1), np.int8), x.shape, 2)
+    dx = P.maxpool2d_backward(np.ones((1, 1, 1, 1), np.float32), np.zeros((1, 1, 1, 1), np.int8), x.shape, 2)
     assert dx.ravel().tolist() == [1, 0, 0, 0]
 
 
@@ -129,11 +130,11 @@ def test_bad_shapes_raise_before_the_kernel(rng):
     with pytest.raises(ValueError, match="C-contiguous"):
         K.im2col(np.zeros((1, 1, 4, 4)), 3, out=np.zeros((8, 4)))
     with pytest.raises(ValueError, match="arg holds taps outside"):
-        K.maxpool2d_backward(np.zeros((1, 1, 2, 2)), np.full((1, 1, 2, 2), 4, np.int8), (1, 1, 4, 4), 2)
+        P.maxpool2d_backward(np.zeros((1, 1, 2, 2)), np.full((1, 1, 2, 2), 4, np.int8), (1, 1, 4, 4), 2)
     with pytest.raises(ValueError, match="arg holds taps outside"):
-        K.maxpool2d_backward(np.zeros((1, 1, 2, 2)), np.full((1, 1, 2, 2), -2, np.int8), (1, 1, 4, 4), 2)
+        P.maxpool2d_backward(np.zeros((1, 1, 2, 2)), np.full((1, 1, 2, 2), -2, np.int8), (1, 1, 4, 4), 2)
     with pytest.raises(ValueError, match=r"dy and arg must have shape \(1, 1, 2, 2\)"):
-        K.maxpool2d_backward(np.zeros((1, 1, 3, 2)), np.zeros((1, 1, 3, 2), np.int8), (1, 1, 4, 4), 2)
+        P.maxpool2d_backward(np.zeros((1, 1, 3, 2)), np.zeros((1, 1, 3, 2), np.int8), (1, 1, 4, 4), 2)
 
 
 def test_preallocated_output_is_filled(rng):
@@ -147,15 +148,15 @@ def test_preallocated_output_is_filled(rng):
 def test_fused_relu_maxpool_equals_relu_then_maxpool(rng, shape, k, s):
     x = rng.standard_normal(shape)
     x[0, 0] = -1.0  # a whole plane of dead windows
-    out, arg = K.maxpool2d_forward(x, k, s, relu=True)
-    ref_out, ref_arg = K.maxpool2d_forward_reference(x, k, s, relu=True)
+    out, arg = P.maxpool2d_forward(x, k, s, relu=True)
+    ref_out, ref_arg = P.maxpool2d_forward_reference(x, k, s, relu=True)
     assert np.array_equal(out, ref_out) and np.array_equal(arg, ref_arg)
     assert (arg[0, 0] == -1).all()
-    plain_out, plain_arg = K.maxpool2d_forward(np.maximum(x, 0), k, s)
+    plain_out, plain_arg = P.maxpool2d_forward(np.maximum(x, 0), k, s)
     assert np.array_equal(out, plain_out)
     dy = rng.standard_normal(out.shape)
-    fused_dx = K.maxpool2d_backward(dy, arg, shape, k, s)
-    np.testing.assert_allclose(fused_dx, K.maxpool2d_backward_reference(dy, arg, shape, k, s), atol=1e-12)
+    fused_dx = P.maxpool2d_backward(dy, arg, shape, k, s)
+    np.testing.assert_allclose(fused_dx, P.maxpool2d_backward_reference(dy, arg, shape, k, s), atol=1e-12)
     # ReLU then max-pool, by the chain rule: route to the winner, then multiply by the ReLU slope
-    chained = K.maxpool2d_backward(dy, plain_arg, shape, k, s) * (x > 0)
+    chained = P.maxpool2d_backward(dy, plain_arg, shape, k, s) * (x > 0)
     np.testing.assert_allclose(fused_dx, chained, atol=1e-12)

@@ -1,12 +1,14 @@
-"""The fused per-image convolution kernels (minembed.kernels.conv2d) against their whole-batch
-im2col + matmul references, against a convolution written as sliding dot products, and on bad input."""
+"""The fused per-image convolution kernels (conv2d_forward / conv2d_backward in minembed.kernels.conv)
+against their whole-batch im2col + matmul references, against a convolution written as sliding dot
+products, and on bad input."""
 import numba
 import numpy as np
 import pytest
 from test_kernels_conv import SHAPES  # the same awkward shapes as im2col/col2im
 
-from minembed.kernels import conv2d as C
+from minembed.kernels import conv as C
 from minembed.kernels.conv import conv_output_size
+from minembed.kernels.jit import jit_enabled
 
 
 def _case(rng, shape, k, dtype, out_ch=5):
@@ -21,9 +23,13 @@ def _tol(dtype):
     return dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
 
 
+# im2col's awkward shapes, plus batches spanning several weight-gradient blocks of 8 images
+CONV_SHAPES = SHAPES + [((17, 3, 6, 5), 3, 1, 1), ((9, 2, 7, 7), (2, 3), (2, 1), (1, 2))]
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("out_ch", [1, 4, 6])  # below, at and past one block of four channels
-@pytest.mark.parametrize("shape,k,s,p", SHAPES)
+@pytest.mark.parametrize("shape,k,s,p", CONV_SHAPES)
 def test_forward_kernel_equals_reference(rng, dtype, out_ch, shape, k, s, p):
     x, w, b = _case(rng, shape, k, dtype, out_ch)
     np.testing.assert_allclose(C.conv2d_forward(x, w, b, s, p), C.conv2d_forward_reference(x, w, b, s, p),
@@ -34,7 +40,7 @@ def test_forward_kernel_equals_reference(rng, dtype, out_ch, shape, k, s, p):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("out_ch", [1, 4, 6])
-@pytest.mark.parametrize("shape,k,s,p", SHAPES)
+@pytest.mark.parametrize("shape,k,s,p", CONV_SHAPES)
 def test_backward_kernel_equals_reference(rng, dtype, out_ch, shape, k, s, p):
     x, w, _ = _case(rng, shape, k, dtype, out_ch)
     oh, ow = conv_output_size(shape[2], shape[3], k, s, p)
@@ -44,7 +50,8 @@ def test_backward_kernel_equals_reference(rng, dtype, out_ch, shape, k, s, p):
     for g, r in zip(got, ref, strict=True):
         assert g.shape == r.shape and g.dtype == r.dtype
         np.testing.assert_allclose(g, r, **_tol(dtype))
-    assert C.conv2d_backward(dy, x, w, s, p, input_grad=False)[2] is None
+    dw, db, dx = C.conv2d_backward(dy, x, w, s, p, input_grad=False)
+    assert dx is None and np.array_equal(dw, got[0]) and np.array_equal(db, got[1])
 
 
 def test_reference_is_the_sliding_dot_product(rng):
@@ -73,13 +80,15 @@ def test_backward_is_the_adjoint_of_forward(rng):
     assert np.allclose(db, g.sum(axis=(0, 2, 3)))
 
 
+@pytest.mark.skipif(not jit_enabled() or numba.config.NUMBA_NUM_THREADS < 2,
+                    reason="needs the compiled kernels and at least 2 Numba threads")
 def test_results_do_not_depend_on_the_thread_count(rng):
     x, w, b = _case(rng, (37, 3, 9, 9), 3, np.float32, out_ch=6)
     dy = rng.standard_normal((37, 6, 9, 9)).astype(np.float32)
     before = numba.get_num_threads()
     runs = []
     try:
-        for n in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+        for n in (1, numba.config.NUMBA_NUM_THREADS):
             numba.set_num_threads(n)
             runs.append((C.conv2d_forward(x, w, b, 1, 1), *C.conv2d_backward(dy, x, w, 1, 1)))
     finally:
@@ -102,3 +111,27 @@ def test_bad_input_raises_before_the_kernel(rng):
         C.conv2d_forward(x[0], w, b)
     with pytest.raises(ValueError, match=r"dy must be a float32 array of shape \(2, 4, 3, 3\)"):
         C.conv2d_backward(np.zeros((2, 4, 5, 5), np.float32), x, w)
+    with pytest.raises(ValueError, match="bias must be a float32"):
+        C.conv2d_forward(x, w, b.astype(np.float64))
+    with pytest.raises(ValueError, match="no output channels"):
+        C.conv2d_forward(x, w[:0], None)
+    with pytest.raises(ValueError, match="stride must be below 2\\*\\*31"):
+        C.conv2d_forward(x, w, b, stride=2**63)
+    with pytest.raises(ValueError, match="dy must be a float32"):
+        C.conv2d_backward(np.zeros((2, 4, 3, 3)), x, w)
+
+
+def test_non_contiguous_and_empty_inputs(rng):
+    x, w, b = _case(rng, (6, 3, 8, 8), 3, np.float64, out_ch=5)
+    xs, ws = x[::2, :, ::-1], np.asfortranarray(w)                # strided, reversed, Fortran-ordered
+    y = C.conv2d_forward(xs, ws, b, 1, 1)
+    np.testing.assert_allclose(y, C.conv2d_forward_reference(np.ascontiguousarray(xs), w, b, 1, 1), rtol=1e-10)
+    dy = rng.standard_normal(y.shape)[:, :, :, ::-1]
+    for g, r in zip(C.conv2d_backward(dy, xs, ws, 1, 1),
+                    C.conv2d_backward_reference(np.ascontiguousarray(dy), np.ascontiguousarray(xs), w, 1, 1),
+                    strict=True):
+        np.testing.assert_allclose(g, r, rtol=1e-10, atol=1e-12)
+    empty = np.zeros((0, 3, 8, 8))
+    assert C.conv2d_forward(empty, w, b, 1, 1).shape == (0, 5, 8, 8)
+    dw, db, dx = C.conv2d_backward(np.zeros((0, 5, 8, 8)), empty, w, 1, 1)
+    assert dx.shape == (0, 3, 8, 8) and not dw.any() and not db.any()

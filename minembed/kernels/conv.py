@@ -1,4 +1,4 @@
-"""im2col / col2im: a convolution becomes one matrix multiplication.
+"""im2col / col2im: a convolution becomes one matrix multiplication (and the fused layer kernels built on them).
 
 A 2-D convolution slides a (C, KH, KW) filter over a (C, H, W) image and takes a dot
 product at every position. *im2col* copies every window the filter will see into one
@@ -25,12 +25,34 @@ into the pixel it was copied from. A pixel covered by several windows receives t
 their contributions: this scatter-add *is* the convolution's backward pass with respect
 to its input, ``dx = col2im(W^T @ dY)``. Padding entries are simply dropped.
 
-Max pooling lives here too: its forward keeps, for each output, which tap of its window
-won; its backward routes the gradient to exactly that pixel.
-
 Every Numba kernel is parallel over the batch: sample ``n`` only reads and writes its own
 columns and its own image, so threads never collide and the result does not depend on the
 number of threads.
+
+**The whole layer, one image at a time.** ``Wm @ im2col(x)`` over the whole batch is the
+clearest way to see a convolution (it is :func:`conv2d_forward_reference`), but for a small
+network it is slow for a dull reason: memory. For 128 MNIST images and the second layer of
+TinyCNN, ``cols`` is 72 x 25,088 floats = 7 MB, far more than a core's L2 cache: it is
+written and read back in the forward, read again for the weight gradient, and a second matrix
+of the same size is written and read for the input gradient. The arithmetic on it is small:
+29M multiply-adds per matrix product.
+
+:func:`conv2d_forward` / :func:`conv2d_backward` do the same arithmetic *one image at a time*:
+build that image's (C*KH*KW, OH*OW) block of ``cols`` (56 KB in the example, it stays in L2),
+multiply it at once, move on. Images are independent, so threads take different images::
+
+    forward        y[n]  = Wm @ cols_n + b                       (OC, OH*OW)
+    weight grad    dWm  += dy[n] @ cols_n^T,  db += row sums of dy[n]
+    input grad     dx[n] = col2im_n(Wm^T @ dy[n])
+
+``cols_n`` and ``col2im_n`` are the per-image loops of the batch kernels (``_im2col_sample``,
+``_col2im_sample``). The small matrix products are loops whose innermost index runs along a
+row of ``cols_n`` (``OH*OW`` consecutive floats), so LLVM vectorises them, and each pass over
+``cols_n`` serves four output channels at once (one load feeds four multiply-adds).
+``fastmath`` lets LLVM reorder the sums, so these results match the references to rounding
+(~1e-5 relative in float32), not bit for bit. They do not depend on the number of threads
+either: weight gradients are summed over fixed blocks of ``WEIGHT_GRAD_BLOCK`` images, then
+the blocks in order.
 """
 from __future__ import annotations
 
@@ -52,6 +74,8 @@ def _pair(v, name: str) -> tuple[int, int]:
     for t in (a, b):
         if isinstance(t, bool) or not isinstance(t, (int, np.integer)):
             raise TypeError(f"{name} must be an int or a pair of ints, got {v!r}")
+        if abs(int(t)) >= 2**31:  # the kernels index with 64-bit ints; nothing sensible is this large
+            raise ValueError(f"{name} must be below 2**31, got {v!r}")
     return int(a), int(b)
 
 
@@ -235,122 +259,187 @@ def col2im(cols: np.ndarray, x_shape, kernel_size, stride=1, padding=0) -> np.nd
     return np.ascontiguousarray(dxp[:, :, ph:ph + h, pw:pw + w])
 
 
-# ---------------------------------------------------------------------- max pool
-def maxpool2d_forward_reference(x: np.ndarray, kernel_size, stride, relu: bool = False
-                                ) -> tuple[np.ndarray, np.ndarray]:
-    """(N, C, H, W) -> (out (N, C, OH, OW), arg (N, C, OH, OW) int8): max over each window.
-
-    ``arg`` is the winning tap ``i*KW + j`` of each window (the first maximum wins ties,
-    like ``argmax``), which is all the backward needs to route the gradient.
-
-    ``relu=True`` computes ``maxpool(relu(x))`` in the same pass: since ReLU is monotone,
-    ``max(relu(x)) = relu(max(x))``. A window whose max is <= 0 outputs 0 and gets
-    ``arg = -1``: no pixel receives its gradient, exactly as the ReLU's zero slope would decide.
-    """
-    n, c, h, w = x.shape
-    (kh, kw), (sh, sw) = _pair(kernel_size, "k"), _pair(stride, "s")
-    oh, ow = conv_output_size(h, w, (kh, kw), (sh, sw), 0)
-    out = np.full((n, c, oh, ow), -np.inf, dtype=x.dtype)
-    arg = np.zeros((n, c, oh, ow), dtype=np.int8)
-    for i in range(kh):
-        for j in range(kw):
-            tap = x[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw]
-            better = tap > out  # strict: an earlier tap keeps a tie
-            out[better] = tap[better]
-            arg[better] = i * kw + j
-    if relu:
-        dead = out <= 0
-        out[dead] = 0
-        arg[dead] = -1
-    return out, arg
+WEIGHT_GRAD_BLOCK = 8  # images per partial weight gradient (fixed, so the sum order is too)
 
 
-def maxpool2d_backward_reference(dy: np.ndarray, arg: np.ndarray, x_shape, kernel_size, stride) -> np.ndarray:
-    """Route ``dy[n, c, oh, ow]`` to the input pixel that won window (oh, ow); others get 0
-    (and nobody gets it where ``arg == -1``).
-
-    With overlapping windows (stride < kernel) a pixel that wins several windows receives the sum.
-    """
-    n, c, h, w = x_shape
-    (kh, kw), (sh, sw) = _pair(kernel_size, "k"), _pair(stride, "s")
-    oh, ow = dy.shape[2], dy.shape[3]
-    dx = np.zeros(x_shape, dtype=dy.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            dx[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] += dy * (arg == i * kw + j)
-    return dx
+# ------------------------------------------------------- the whole layer: references
+def conv2d_forward_reference(x, weight, bias=None, stride=1, padding=0) -> np.ndarray:
+    """(N, C, H, W) -> (N, OC, OH, OW): ``Wm @ im2col(x) + b`` for the whole batch, in NumPy."""
+    n = x.shape[0]
+    oc, kh, kw = weight.shape[0], weight.shape[2], weight.shape[3]
+    oh, ow = conv_output_size(x.shape[2], x.shape[3], (kh, kw), stride, padding)
+    y = weight.reshape(oc, -1) @ im2col_reference(x, (kh, kw), stride, padding)  # (OC, N*OH*OW)
+    if bias is not None:
+        y += bias[:, None]
+    return np.ascontiguousarray(y.reshape(oc, n, oh, ow).transpose(1, 0, 2, 3))
 
 
-@jit(nogil=True, cache=True, parallel=True)
-def _maxpool_forward_kernel(x, out, arg, kh, kw, sh, sw, relu):
-    n_img, c_in, oh, ow = out.shape
+def conv2d_backward_reference(dy, x, weight, stride=1, padding=0, input_grad=True):
+    """``(dW, db, dx)`` for ``dy`` (N, OC, OH, OW): ``dWm = dY @ cols^T``, ``db`` = row sums of ``dY``,
+    ``dx = col2im(Wm^T @ dY)`` (None when ``input_grad`` is False), with ``dY`` = dy as (OC, N*OH*OW)."""
+    oc, kh, kw = weight.shape[0], weight.shape[2], weight.shape[3]
+    dy_cm = dy.transpose(1, 0, 2, 3).reshape(oc, -1)
+    cols = im2col_reference(x, (kh, kw), stride, padding)
+    dw = (dy_cm @ cols.T).reshape(weight.shape)
+    db = dy_cm.sum(axis=1)
+    dx = col2im_reference(weight.reshape(oc, -1).T @ dy_cm, x.shape, (kh, kw), stride, padding) if input_grad else None
+    return dw, db, dx
+
+
+# ------------------------------------------------ the whole layer: fused kernels
+@jit(nogil=True, cache=True, parallel=True, fastmath=True)
+def _conv_forward_kernel(xp, wm, b, y, kh, kw, sh, sw):
+    n_img, oc = xp.shape[0], wm.shape[0]
+    k, oh, ow = wm.shape[1], y.shape[2], y.shape[3]
+    p = oh * ow
     for n in prange(n_img):
-        for c in range(c_in):
-            for y in range(oh):
-                for z in range(ow):
-                    best = x[n, c, y * sh, z * sw]
-                    best_t = 0
-                    for i in range(kh):
-                        for j in range(kw):
-                            v = x[n, c, y * sh + i, z * sw + j]
-                            if v > best:
-                                best = v
-                                best_t = i * kw + j
-                    if relu and not best > 0:
-                        best = 0.0
-                        best_t = -1
-                    out[n, c, y, z] = best
-                    arg[n, c, y, z] = best_t
+        cols = np.empty((k, p), dtype=xp.dtype)            # this image's windows, cache-sized
+        _im2col_sample(xp, n, cols, kh, kw, sh, sw, oh, ow)
+        yn = y[n].reshape(oc, p)                            # (OC, OH*OW) view of the output
+        for o in range(oc):
+            yn[o, :] = b[o]
+        o4 = oc - oc % 4
+        for o in range(0, o4, 4):                           # four output channels per pass over cols
+            for q in range(k):
+                w0, w1, w2, w3 = wm[o, q], wm[o + 1, q], wm[o + 2, q], wm[o + 3, q]
+                for r in range(p):
+                    v = cols[q, r]
+                    yn[o, r] += w0 * v
+                    yn[o + 1, r] += w1 * v
+                    yn[o + 2, r] += w2 * v
+                    yn[o + 3, r] += w3 * v
+        for o in range(o4, oc):                             # the leftover channels, one at a time
+            for q in range(k):
+                w0 = wm[o, q]
+                for r in range(p):
+                    yn[o, r] += w0 * cols[q, r]
 
 
-@jit(nogil=True, cache=True, parallel=True)
-def _maxpool_backward_kernel(dy, arg, dx, kw, sh, sw):
-    n_img, c_in, oh, ow = dy.shape
-    for n in prange(n_img):  # sample n writes only dx[n]
-        dx[n] = 0.0
-        for c in range(c_in):
-            for y in range(oh):
-                for z in range(ow):
-                    t = arg[n, c, y, z]
-                    if t >= 0:
-                        dx[n, c, y * sh + t // kw, z * sw + t % kw] += dy[n, c, y, z]
+@jit(nogil=True, cache=True, parallel=True, fastmath=True)
+def _conv_weight_grad_kernel(xp, dy, dw_parts, db_parts, kh, kw, sh, sw, block):
+    # dw_parts (B, OC, K) / db_parts (B, OC): block t sums images [t*block, (t+1)*block).
+    n_img, oc, oh, ow = dy.shape
+    k, p = dw_parts.shape[2], oh * ow
+    for t in prange(dw_parts.shape[0]):
+        cols = np.empty((k, p), dtype=xp.dtype)
+        dw_parts[t] = 0.0
+        db_parts[t] = 0.0
+        zero = dw_parts[t, 0, 0]  # a 0 of the arrays' dtype: float32 sums stay float32 (twice the SIMD lanes)
+        for n in range(t * block, min(n_img, (t + 1) * block)):
+            _im2col_sample(xp, n, cols, kh, kw, sh, sw, oh, ow)
+            dyn = dy[n].reshape(oc, p)
+            for o in range(oc):
+                db_parts[t, o] += dyn[o].sum()
+            o4 = oc - oc % 4
+            for o in range(0, o4, 4):                       # dWm[o, q] += <dy[n, o], cols[q]>, four o at once
+                for q in range(k):
+                    a0 = a1 = a2 = a3 = zero
+                    for r in range(p):
+                        v = cols[q, r]
+                        a0 += dyn[o, r] * v
+                        a1 += dyn[o + 1, r] * v
+                        a2 += dyn[o + 2, r] * v
+                        a3 += dyn[o + 3, r] * v
+                    dw_parts[t, o, q] += a0
+                    dw_parts[t, o + 1, q] += a1
+                    dw_parts[t, o + 2, q] += a2
+                    dw_parts[t, o + 3, q] += a3
+            for o in range(o4, oc):
+                for q in range(k):
+                    acc = zero
+                    for r in range(p):
+                        acc += dyn[o, r] * cols[q, r]
+                    dw_parts[t, o, q] += acc
 
 
-def maxpool2d_forward(x: np.ndarray, kernel_size, stride=None, relu: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Checked front end of :func:`maxpool2d_forward_reference` (same contract); ``stride`` defaults
-    to ``kernel_size``. Windows need at most 127 taps (``arg`` is int8)."""
-    x = _check_images(x)
-    kh, kw = _pair(kernel_size, "kernel_size")
-    sh, sw = (kh, kw) if stride is None else _pair(stride, "stride")
-    if kh * kw > 127:
-        raise ValueError(f"max-pool windows of more than 127 taps are not supported, got {kh}x{kw}")
-    oh, ow = conv_output_size(x.shape[2], x.shape[3], (kh, kw), (sh, sw), 0)
+@jit(nogil=True, cache=True, parallel=True, fastmath=True)
+def _conv_input_grad_kernel(dy, wm, dxp, kh, kw, sh, sw):
+    # dxp: the padded input gradient, (N, C, H + 2p, W + 2p); the caller cuts the border off.
+    n_img, oc, oh, ow = dy.shape
+    k, p = wm.shape[1], oh * ow
+    for n in prange(n_img):
+        dcols = np.zeros((k, p), dtype=dy.dtype)           # Wm^T @ dy[n]: this image's column gradients
+        dyn = dy[n].reshape(oc, p)
+        o4 = oc - oc % 4
+        for o in range(0, o4, 4):
+            for q in range(k):
+                w0, w1, w2, w3 = wm[o, q], wm[o + 1, q], wm[o + 2, q], wm[o + 3, q]
+                for r in range(p):
+                    dcols[q, r] += w0 * dyn[o, r] + w1 * dyn[o + 1, r] + w2 * dyn[o + 2, r] + w3 * dyn[o + 3, r]
+        for o in range(o4, oc):
+            for q in range(k):
+                w0 = wm[o, q]
+                for r in range(p):
+                    dcols[q, r] += w0 * dyn[o, r]
+        dxp[n] = 0.0
+        _col2im_sample(dcols, dxp, n, kh, kw, sh, sw, oh, ow)
+
+
+def _check_conv(x, weight, stride, padding, name="x"):
+    x = _check_images(x, name)
+    if not isinstance(weight, np.ndarray) or weight.ndim != 4 or weight.dtype != x.dtype:
+        raise ValueError(f"weight must be a {x.dtype} array of shape (OC, C, KH, KW), got "
+                         f"{getattr(weight, 'dtype', type(weight).__name__)} {getattr(weight, 'shape', '')}")
+    if weight.shape[0] < 1:
+        raise ValueError(f"weight of shape {weight.shape} has no output channels")
+    if weight.shape[1] != x.shape[1]:
+        raise ValueError(f"weight of shape {weight.shape} expects {weight.shape[1]} input channel(s), "
+                         f"got {name} of shape {x.shape}")
+    stride, padding = _pair(stride, "stride"), _pair(padding, "padding")
+    oh, ow = conv_output_size(x.shape[2], x.shape[3], weight.shape[2:], stride, padding)
+    return x, np.ascontiguousarray(weight), stride, padding, oh, ow
+
+
+# ------------------------------------------------------ the whole layer: public
+def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, stride=1,
+                   padding=0) -> np.ndarray:
+    """Convolution (N, C, H, W) -> (N, OC, OH, OW) with ``weight`` (OC, C, KH, KW) and ``bias`` (OC,) or None.
+
+    ``x``, ``weight`` and ``bias`` share one float dtype. Raises ``ValueError`` naming the shapes
+    when they do not fit together.
+    """
+    x, weight, stride, padding, oh, ow = _check_conv(x, weight, stride, padding)
+    oc = weight.shape[0]
+    if bias is not None and (not isinstance(bias, np.ndarray) or bias.shape != (oc,) or bias.dtype != x.dtype):
+        raise ValueError(f"bias must be a {x.dtype} array of shape ({oc},), got "
+                         f"{getattr(bias, 'dtype', type(bias).__name__)} {getattr(bias, 'shape', '')}")
     if not jit_enabled():
-        return maxpool2d_forward_reference(x, (kh, kw), (sh, sw), relu)
-    out = np.empty(x.shape[:2] + (oh, ow), dtype=x.dtype)
-    arg = np.empty(out.shape, dtype=np.int8)
-    _maxpool_forward_kernel(x, out, arg, kh, kw, sh, sw, bool(relu))
-    return out, arg
+        return conv2d_forward_reference(x, weight, bias, stride, padding)
+    b = np.zeros(oc, x.dtype) if bias is None else bias
+    y = np.empty((x.shape[0], oc, oh, ow), dtype=x.dtype)
+    _conv_forward_kernel(_pad(x, *padding), weight.reshape(oc, -1), b, y, *weight.shape[2:], *stride)
+    return y
 
 
-def maxpool2d_backward(dy: np.ndarray, arg: np.ndarray, x_shape, kernel_size, stride=None) -> np.ndarray:
-    """Checked front end of :func:`maxpool2d_backward_reference`: (N, C, OH, OW) -> ``x_shape``."""
-    kh, kw = _pair(kernel_size, "kernel_size")
-    sh, sw = (kh, kw) if stride is None else _pair(stride, "stride")
-    x_shape = tuple(int(s) for s in x_shape)
-    if len(x_shape) != 4:
-        raise ValueError(f"x_shape must be (N, C, H, W), got {x_shape}")
-    oh, ow = conv_output_size(x_shape[2], x_shape[3], (kh, kw), (sh, sw), 0)
+def conv2d_backward(dy: np.ndarray, x: np.ndarray, weight: np.ndarray, stride=1, padding=0,
+                    input_grad: bool = True):
+    """Gradients of :func:`conv2d_forward` for the upstream gradient ``dy`` (N, OC, OH, OW):
+    ``(dweight (OC, C, KH, KW), dbias (OC,), dx (N, C, H, W) or None)``.
+
+    ``x`` is the forward's input. ``input_grad=False`` skips ``dx`` (a first layer's input is data).
+    """
+    x, weight, stride, padding, oh, ow = _check_conv(x, weight, stride, padding)
     dy = _check_images(dy, "dy")
-    expected = x_shape[:2] + (oh, ow)
-    if dy.shape != expected or not isinstance(arg, np.ndarray) or arg.shape != expected or arg.dtype != np.int8:
-        raise ValueError(f"dy and arg must have shape {expected} (arg int8), got {dy.shape} and "
-                         f"{getattr(arg, 'shape', None)} {getattr(arg, 'dtype', '')}")
-    arg = np.ascontiguousarray(arg)
-    if arg.size and (arg.min() < -1 or arg.max() >= kh * kw):
-        raise ValueError(f"arg holds taps outside [-1, {kh * kw}): {arg.min()}..{arg.max()}")
+    expected = (x.shape[0], weight.shape[0], oh, ow)
+    if dy.shape != expected or dy.dtype != x.dtype:
+        raise ValueError(f"dy must be a {x.dtype} array of shape {expected} (the forward's output), "
+                         f"got {dy.dtype} {dy.shape}")
     if not jit_enabled():
-        return maxpool2d_backward_reference(dy, arg, x_shape, (kh, kw), (sh, sw))
-    dx = np.empty(x_shape, dtype=dy.dtype)
-    _maxpool_backward_kernel(dy, arg, dx, kw, sh, sw)
-    return dx
+        return conv2d_backward_reference(dy, x, weight, stride, padding, input_grad)
+    n, oc = x.shape[0], weight.shape[0]
+    kh, kw = weight.shape[2:]
+    (sh, sw), (ph, pw) = stride, padding
+    wm = weight.reshape(oc, -1)
+    blocks = (n + WEIGHT_GRAD_BLOCK - 1) // WEIGHT_GRAD_BLOCK
+    dw_parts = np.empty((blocks, oc, wm.shape[1]), dtype=x.dtype)
+    db_parts = np.empty((blocks, oc), dtype=x.dtype)
+    _conv_weight_grad_kernel(_pad(x, ph, pw), dy, dw_parts, db_parts, kh, kw, sh, sw, WEIGHT_GRAD_BLOCK)
+    dw = dw_parts.sum(axis=0).reshape(weight.shape)
+    db = db_parts.sum(axis=0)
+    if not input_grad:
+        return dw, db, None
+    h, w = x.shape[2], x.shape[3]
+    dxp = np.empty((n, x.shape[1], h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+    _conv_input_grad_kernel(dy, wm, dxp, kh, kw, sh, sw)
+    dx = dxp if ph == 0 and pw == 0 else np.ascontiguousarray(dxp[:, :, ph:ph + h, pw:pw + w])
+    return dw, db, dx

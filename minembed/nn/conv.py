@@ -17,16 +17,16 @@ Backward is the backward of a Linear layer applied to the columns of X. With
 
 ``col2im`` adds every window's gradient back onto the pixels it was copied from.
 
-The layer computes exactly this, but one image at a time (:mod:`minembed.kernels.conv2d`): each
-image's block of X is built, multiplied and dropped while it is still in the cache, instead of
-writing X for the whole batch to memory. ``MINEMBED_JIT=0`` runs the whole-batch NumPy version.
+The layer computes exactly this, but one image at a time (``conv2d_forward`` / ``conv2d_backward``
+in :mod:`minembed.kernels.conv`): each image's block of X is built, multiplied and dropped while
+it is still in the cache, instead of writing X for the whole batch to memory.
+``MINEMBED_JIT=0`` runs the whole-batch NumPy version.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..kernels.conv import _pair, conv_output_size
-from ..kernels.conv2d import conv2d_backward, conv2d_forward
+from ..kernels.conv import _pair, conv2d_backward, conv2d_forward, conv_output_size
 from .functional import as_float_array
 from .module import Module, Parameter, make_rng
 
@@ -101,6 +101,8 @@ class Conv2d(Module):
         return conv2d_forward(x, w, bias, self.stride, self.padding)
 
     def backward(self, dy):
+        if self._x is None:
+            raise RuntimeError(f"{self!r}: backward() was called before forward()")
         dw, db, dx = conv2d_backward(np.asarray(dy, dtype=self.weight.data.dtype), self._x, self.weight.data,
                                      self.stride, self.padding, input_grad=self.input_grad)
         if self.weight.requires_grad:

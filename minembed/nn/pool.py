@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels.conv import _pair, conv_output_size, maxpool2d_backward, maxpool2d_forward
+from ..kernels.conv import _pair, conv_output_size
+from ..kernels.pool import maxpool2d_backward, maxpool2d_forward
 from .conv import check_images
 from .module import Module
 
@@ -32,7 +33,7 @@ class MaxPool2d(Module):
 
     Backward: ``dx[n, c, winner(oh, ow)] += dy[n, c, oh, ow]``, every other pixel 0. Ties go to
     the first pixel of the window in row-major order. A Numba kernel does both passes
-    (:func:`minembed.kernels.conv.maxpool2d_forward` and its reference).
+    (:func:`minembed.kernels.pool.maxpool2d_forward` and its reference).
     """
 
     _relu = False
