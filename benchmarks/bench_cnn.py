@@ -282,7 +282,7 @@ def main(argv=None):
     data = args.mnist or "bundled subset (10k train / 2k test)"
     sched = args.schedule + (f" after {args.warmup} warm-up steps" if args.warmup else "")
     print(f"TinyCNN on MNIST [{data}]: batch {args.batch_size}, Adam lr {args.lr} ({sched}), {args.epochs} epochs, "
-          f"seed {args.seed}, "
+          f"seed(s) {args.seeds or args.seed}, "
           f"{args.threads} thread(s) for every side")
     kinds = ["minembed"] + (["torch"] if have_torch else [])
     seeds = _parse_seeds(args.seeds) if args.seeds else [args.seed]
@@ -385,6 +385,7 @@ def _summarize(seeds, runs):
               f"(range {min(ratios):.2f}-{max(ratios):.2f}x)")
         print(f"last-epoch accuracy, minembed - pytorch, same seed: mean {diff.mean():+.2f} pt "
               f"(standard error {diff.std(ddof=1) / np.sqrt(len(diff)):.2f})")
+
 
 if __name__ == "__main__":
     main()

@@ -135,3 +135,10 @@ def test_non_contiguous_and_empty_inputs(rng):
     assert C.conv2d_forward(empty, w, b, 1, 1).shape == (0, 5, 8, 8)
     dw, db, dx = C.conv2d_backward(np.zeros((0, 5, 8, 8)), empty, w, 1, 1)
     assert dx.shape == (0, 3, 8, 8) and not dw.any() and not db.any()
+    # no input channels: the output is the bias, and only the bias has a gradient
+    x0, w0 = np.ones((3, 0, 5, 5), np.float32), np.ones((2, 0, 3, 3), np.float32)
+    b0 = np.array([1.0, 2.0], np.float32)
+    y0 = C.conv2d_forward(x0, w0, b0, 1, 1)
+    assert np.array_equal(y0, np.broadcast_to(b0[None, :, None, None], (3, 2, 5, 5)))
+    dw, db, dx = C.conv2d_backward(y0, x0, w0, 1, 1)
+    assert dw.shape == (2, 0, 3, 3) and dx.shape == (3, 0, 5, 5) and np.array_equal(db, [75.0, 150.0])

@@ -324,7 +324,7 @@ def _conv_weight_grad_kernel(xp, dy, dw_parts, db_parts, kh, kw, sh, sw, block):
         cols = np.empty((k, p), dtype=xp.dtype)
         dw_parts[t] = 0.0
         db_parts[t] = 0.0
-        zero = dw_parts[t, 0, 0]  # a 0 of the arrays' dtype: float32 sums stay float32 (twice the SIMD lanes)
+        zero = db_parts[t, 0]  # a 0 of the arrays' dtype (OC >= 1 is checked): float32 sums stay float32
         for n in range(t * block, min(n_img, (t + 1) * block)):
             _im2col_sample(xp, n, cols, kh, kw, sh, sw, oh, ow)
             dyn = dy[n].reshape(oc, p)

@@ -13,7 +13,6 @@ from .conv import _check_images, _pair, conv_output_size
 from .jit import jit, jit_enabled
 
 
-# ---------------------------------------------------------------------- max pool
 def maxpool2d_forward_reference(x: np.ndarray, kernel_size, stride, relu: bool = False
                                 ) -> tuple[np.ndarray, np.ndarray]:
     """(N, C, H, W) -> (out (N, C, OH, OW), arg (N, C, OH, OW) int8): max over each window.
