@@ -142,6 +142,31 @@ def test_include_last_offset_gives_the_same_bags():
         bag(IDS, np.array([0, 3, 4]))  # would leave id 4 unused
 
 
+@pytest.mark.parametrize("mode,expected", [
+    ("sum", [[6, 8], [0, 0], [7, 8]]),
+    ("mean", [[3, 4], [0, 0], [7, 8]]),  # bag 0 holds 3 ids, 1 of them padding: divided by 2
+    ("max", [[5, 6], [0, 0], [7, 8]]),
+])
+def test_include_last_offset_with_padding(mode, expected):
+    # bags [0, 1, 2], [1, 1] (only padding: zeros), [3, 1]; padding_idx=1 is left out of every bag.
+    bag = emb_with(W, EmbeddingBag, mode=mode, padding_idx=1, include_last_offset=True)
+    out = bag(np.array([0, 1, 2, 1, 1, 3, 1]), np.array([0, 3, 5, 7]))
+    np.testing.assert_allclose(out, expected)
+    bag.backward(np.ones((3, 2), np.float32))
+    grad = {"sum": [[1, 1], [0, 0], [1, 1], [1, 1]], "mean": [[0.5, 0.5], [0, 0], [0.5, 0.5], [1, 1]],
+            "max": [[0, 0], [0, 0], [1, 1], [1, 1]]}[mode]
+    np.testing.assert_allclose(bag.weight.grad, grad)
+
+
+def test_include_last_offset_with_one_bound_is_zero_bags():
+    bag = emb_with(W, EmbeddingBag, mode="mean", include_last_offset=True)
+    assert bag(np.zeros(0, np.int64), np.array([0])).shape == (0, 2)  # as PyTorch
+    with pytest.raises(ValueError, match="last bound 0, ids has 2"):
+        bag(np.array([1, 2]), np.array([0]))  # PyTorch 2.13 crashes here
+    with pytest.raises(ValueError, match="at least"):
+        bag(np.zeros(0, np.int64), np.zeros(0, np.int64))
+
+
 def test_two_dimensional_input_is_fixed_length_bags():
     bag = emb_with(W, EmbeddingBag, mode="mean")
     np.testing.assert_allclose(bag(np.array([[0, 1], [2, 3], [3, 3]])), [[2, 3], [6, 7], [7, 8]])
@@ -162,6 +187,16 @@ def test_per_sample_weights_in_sum_mode_and_their_gradient():
         emb_with(W, EmbeddingBag, mode="mean")(IDS, OFFSETS, w)
     with pytest.raises(ValueError, match="shape"):
         bag(IDS, OFFSETS, w[:3])
+
+
+@pytest.mark.parametrize("table_dtype,weight_dtype", [(np.float32, np.float64), (np.float64, np.float32),
+                                                      (np.float32, np.int64)])
+def test_per_sample_weights_of_another_dtype_are_refused(table_dtype, weight_dtype):
+    bag = emb_with(W.astype(table_dtype), EmbeddingBag, mode="sum")
+    bag.weight.data = W.astype(table_dtype)
+    w = np.ones(len(IDS), weight_dtype)
+    with pytest.raises(TypeError, match=f"per_sample_weights has dtype {np.dtype(weight_dtype)} but the table is"):
+        bag(IDS, OFFSETS, w)
 
 
 @pytest.mark.parametrize("mode,expected", [("sum", [[4, 6], [0, 0]]), ("mean", [[2, 3], [0, 0]])])
@@ -266,10 +301,36 @@ def test_bad_constructor_arguments_and_backward_shapes():
     with pytest.raises(ValueError, match="max_norm"):
         Embedding(4, 2, max_norm=0.0)
     with pytest.raises(ValueError, match="num_embeddings"):
-        Embedding(0, 2)
+        Embedding(-1, 2)
     with pytest.raises(ValueError, match="mode"):
         EmbeddingBag(4, 2, mode="median")
     e = Embedding(4, 2, seed=0)
     e(np.array([1, 2]))
     with pytest.raises(ValueError, match=r"dy of shape \(2, 2\)"):
         e.backward(np.ones((2, 3)))
+
+
+# ------------------------------------------------------------------- empty sizes
+def test_zero_dimensional_vectors_as_in_pytorch():
+    e = Embedding(5, 0, seed=0)
+    y = e(np.array([[0, 4], [2, 2]]))
+    assert y.shape == (2, 2, 0)
+    e.backward(y)
+    assert e.weight.grad.shape == (5, 0)
+    bag = EmbeddingBag(5, 0, mode="max", seed=0)
+    assert bag(np.array([1, 2, 3]), np.array([0, 2])).shape == (2, 0)
+
+
+def test_empty_table_takes_only_empty_ids():
+    e = Embedding(0, 3, seed=0)
+    y = e(np.zeros((2, 0), np.int64))
+    assert y.shape == (2, 0, 3)
+    e.backward(y)
+    assert e.weight.grad.shape == (0, 3)
+    with pytest.raises(IndexError, match="size 0 .*empty"):
+        e(np.array([0]))
+    np.testing.assert_array_equal(EmbeddingBag(0, 3, seed=0)(np.zeros(0, np.int64), np.array([0])), [[0, 0, 0]])
+    for shape in [(0, 3), (4, 0)]:
+        assert Embedding.from_pretrained(np.zeros(shape)).weight.shape == shape
+    with pytest.raises(ValueError, match="padding_idx 0 is out of range for 0"):
+        Embedding(0, 3, padding_idx=0)

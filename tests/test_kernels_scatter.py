@@ -114,5 +114,13 @@ def test_segment_max_equals_reference_including_empty_segments(rng):
         segment_max_rows(rows, np.array([0, 30, 20, 50]))
 
 
+def test_segment_max_refuses_float_and_out_of_range_offsets():
+    rows = np.ones((3, 2), np.float32)
+    with pytest.raises(TypeError, match="offset must be an integer array"):
+        segment_max_rows(rows, np.array([0.0, 1.5, 3.0]))  # was truncated to [0, 1, 3]
+    with pytest.raises(IndexError, match="offset 4 at position 1"):
+        segment_max_rows(rows, np.array([0, 4, 3]))
+
+
 def test_reference_switch_is_read_from_environment():
     assert scatter.jit_enabled() in (True, False)

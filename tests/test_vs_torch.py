@@ -113,3 +113,70 @@ def test_conv2d_matches_torch(shape, k, s, p, dtype, bias):
     close(conv.weight.grad, tw.grad)
     if bias:
         close(conv.bias.grad, tb.grad)
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+def test_embedding_bag_padding_with_include_last_offset_matches_torch_on_random_bags(mode):
+    # Many small random cases: empty bags, bags of only padding, per-sample weights, float32 and float64.
+    for case in range(60):
+        rng = np.random.default_rng(case)
+        V, D, N = int(rng.integers(2, 6)), int(rng.integers(1, 4)), int(rng.integers(0, 10))
+        dtype = (np.float32, np.float64)[case % 2]
+        padding_idx = [0, 1, -1][case % 3]
+        ids = rng.integers(0, V, N)
+        offsets = np.append(np.sort(rng.integers(0, N + 1, int(rng.integers(1, 5)))), N)
+        offsets[0] = 0
+        w = rng.standard_normal(N).astype(dtype) if mode == "sum" and case % 4 < 2 else None
+        W = rng.standard_normal((V, D)).astype(dtype)
+        bag = EmbeddingBag(V, D, mode=mode, padding_idx=padding_idx, include_last_offset=True, dtype=dtype, seed=0)
+        bag.weight.data = W.copy()
+        out = bag(ids, offsets, w)
+        dy = rng.standard_normal(out.shape).astype(dtype)
+        bag.backward(dy)
+        ref = torch.nn.EmbeddingBag(V, D, mode=mode, padding_idx=padding_idx, include_last_offset=True)
+        ref = ref.to(torch.float32 if dtype == np.float32 else torch.float64)
+        with torch.no_grad():
+            ref.weight.copy_(torch.from_numpy(W))
+        tw = None if w is None else torch.from_numpy(w).requires_grad_()
+        tout = ref(torch.from_numpy(ids), torch.from_numpy(offsets), per_sample_weights=tw)
+        (tout * torch.from_numpy(dy)).sum().backward()
+        tol = 1e-5 if dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(out, tout.detach().numpy(), atol=tol, err_msg=f"case {case}")
+        grad = np.zeros_like(W) if bag.weight.grad is None else bag.weight.grad
+        np.testing.assert_allclose(grad, ref.weight.grad.numpy(), atol=tol, err_msg=f"case {case}")
+        if w is not None:
+            np.testing.assert_allclose(bag.per_sample_weights_grad, tw.grad.numpy(), atol=tol)
+
+
+@pytest.mark.parametrize("table,weights", [(np.float32, np.float64), (np.float64, np.float32)])
+def test_per_sample_weights_dtype_refused_like_torch(table, weights):
+    ids, offsets, w = np.array([0, 1, 2]), np.array([0, 1]), np.ones(3, weights)
+    bag = EmbeddingBag(4, 2, mode="sum", dtype=table, seed=0)
+    with pytest.raises(TypeError, match="per_sample_weights has dtype"):
+        bag(ids, offsets, w)
+    ref = torch.nn.EmbeddingBag(4, 2, mode="sum").to(torch.float32 if table == np.float32 else torch.float64)
+    with pytest.raises(RuntimeError, match="same type"):
+        ref(torch.from_numpy(ids), torch.from_numpy(offsets), per_sample_weights=torch.from_numpy(w))
+
+
+@pytest.mark.parametrize("shape", [(5, 0), (0, 3), (0, 0)])
+def test_empty_sizes_match_torch(shape):
+    V, D = shape
+    ids = np.array([[0, V - 1], [1, 0]]) if V else np.zeros((2, 0), np.int64)
+    ref = torch.nn.Embedding(V, D)
+    ty = ref(torch.from_numpy(ids))
+    ty.sum().backward()
+    emb = Embedding(V, D, seed=0)
+    y = emb(ids)
+    emb.backward(np.ones_like(y))
+    assert y.shape == tuple(ty.shape) and emb.weight.grad.shape == tuple(ref.weight.grad.shape)
+    pre = Embedding.from_pretrained(np.zeros(shape, np.float32))
+    assert pre.weight.shape == tuple(torch.nn.Embedding.from_pretrained(torch.zeros(shape)).weight.shape)
+    if V == 0:  # any id into an empty table fails on both sides
+        with pytest.raises(IndexError):
+            emb(np.array([0]))
+        with pytest.raises((IndexError, RuntimeError)):
+            ref(torch.tensor([0]))
+    bag, tbag = EmbeddingBag(V, D, mode="mean", seed=0), torch.nn.EmbeddingBag(V, D, mode="mean")
+    flat, offsets = ids.ravel(), np.array([0])
+    np.testing.assert_array_equal(bag(flat, offsets), tbag(torch.from_numpy(flat), torch.from_numpy(offsets)).detach())

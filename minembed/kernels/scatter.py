@@ -176,7 +176,8 @@ def _segment_max_rows_kernel(rows, offsets, out, arg):
 def segment_max_rows(rows: np.ndarray, offsets) -> tuple[np.ndarray, np.ndarray]:
     """Checked front end of :func:`segment_max_rows_reference` (same contract)."""
     check_float_matrix(rows, "rows")
-    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    # Bounds are indices too: a float offset is refused (not truncated), one past N is allowed.
+    offsets = as_index_array(offsets, rows.shape[0] + 1, what="offset")
     if offsets.ndim != 1 or offsets.shape[0] < 1 or offsets[0] != 0 or offsets[-1] != rows.shape[0]:
         raise ValueError(f"offsets must run from 0 to {rows.shape[0]}, got {offsets}")
     if np.any(np.diff(offsets) < 0):

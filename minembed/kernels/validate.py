@@ -21,9 +21,10 @@ def as_index_array(indices, size: int, what: str = "index") -> np.ndarray:
             bad = arr.ravel()[bad_pos]
             where = np.unravel_index(bad_pos, arr.shape) if arr.ndim > 1 else (int(bad_pos),)
             where = tuple(int(w) for w in where)
+            valid = f"valid: 0..{size - 1}" if size else "it is empty: no index is valid"
             raise IndexError(
                 f"{what} {int(bad)} at position {where if len(where) > 1 else where[0]} "
-                f"is out of range for size {size} (valid: 0..{size - 1})"
+                f"is out of range for size {size} ({valid})"
             )
     # (np.ascontiguousarray would turn a 0-d id into shape (1,); asarray keeps the shape.)
     return np.asarray(arr, dtype=np.int64, order="C")

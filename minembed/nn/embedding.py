@@ -21,8 +21,8 @@ class _TableLayer(Module):
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx, max_norm, norm_type, sparse, rng, seed,
                  dtype, weight=None):
-        if num_embeddings < 1 or embedding_dim < 1:
-            raise ValueError(f"need num_embeddings >= 1 and embedding_dim >= 1, got {num_embeddings}, {embedding_dim}")
+        if num_embeddings < 0 or embedding_dim < 0:
+            raise ValueError(f"need num_embeddings >= 0 and embedding_dim >= 0, got {num_embeddings}, {embedding_dim}")
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise ValueError(f"padding_idx {padding_idx} is out of range for {num_embeddings} embeddings")
@@ -117,6 +117,10 @@ class Embedding(_TableLayer):
 
     Backward: ``dW[ids[n]] += dy[n]`` for every position n (a scatter-add); returns None,
     since integer ids have no gradient.
+
+    Empty sizes are allowed, as in PyTorch: ``Embedding(V, 0)`` returns (..., 0) vectors and a
+    (V, 0) gradient; ``Embedding(0, D)`` is an empty table, so the only valid input is an
+    empty id array (giving (0, D)); any id into it raises ``IndexError``.
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
@@ -135,7 +139,7 @@ class Embedding(_TableLayer):
         expected = (*self._shape, self.embedding_dim)
         if dy.shape != expected:
             raise ValueError(f"Embedding.backward expects dy of shape {expected}, got {dy.shape}")
-        self._add_row_grads(self._ids, dy.reshape(-1, self.embedding_dim))
+        self._add_row_grads(self._ids, dy.reshape(len(self._ids), self.embedding_dim))  # (not -1: D may be 0)
         return None
 
     def extra_repr(self) -> str:
@@ -157,11 +161,15 @@ class EmbeddingBag(_TableLayer):
         (the last runs to N). ``offsets[0]`` must be 0 and offsets non-decreasing. With
         ``include_last_offset=True`` offsets has B+1 entries, the last equal to N.
         Stricter than PyTorch, which silently ignores ids: empty offsets with non-empty ids,
-        or a last offset below N with ``include_last_offset=True``, raise ``ValueError``.
+        or a last offset below N with ``include_last_offset=True``, raise ``ValueError``
+        (PyTorch 2.13 even crashes on ``offsets=[0]`` with non-empty ids there).
       * ``per_sample_weights`` (same shape as ids), ``mode="sum"`` only: ``sum_i w_i W[id_i]``.
+        Its dtype must be the table's (``TypeError`` otherwise, as PyTorch refuses a float64
+        weight on a float32 table): a silent cast would round the weights or hide a mix-up.
 
     Output (B, D). Ids equal to ``padding_idx`` are left out of their bag (not counted in
-    the mean). An empty bag gives a zero vector. Backward routes ``dy[b]`` to every row
+    the mean), with or without ``include_last_offset``. An empty bag, or one holding only
+    padding ids, gives a zero vector (in every mode, max included). Backward routes ``dy[b]`` to every row
     of bag b (times ``w_i`` for sum, ``1/count`` for mean, only to the winning row per
     column for max). The gradient with respect to ``per_sample_weights`` is left in
     ``self.per_sample_weights_grad``: ``dL/dw_i = dy[bag(i)] . W[id_i]``.
@@ -197,9 +205,9 @@ class EmbeddingBag(_TableLayer):
         if len(offsets) == 0 and n > 0:
             # PyTorch returns zero bags here and ignores every id; we refuse to drop input silently.
             raise ValueError(f"offsets is empty but ids has {n} entries: give offsets[0] = 0 for the first bag")
+        if self.include_last_offset and len(offsets) == 0:
+            raise ValueError("with include_last_offset=True, offsets holds B+1 bounds: give at least [0] (no bags)")
         bounds = offsets if self.include_last_offset else np.append(offsets, n)
-        if len(bounds) < 2 and self.include_last_offset:
-            raise ValueError("with include_last_offset=True, offsets needs at least one bag (2 entries)")
         if len(offsets) and offsets[0] != 0:
             raise ValueError(f"offsets[0] must be 0 (the first bag starts at the first id), got {offsets[0]}")
         if len(offsets) and offsets.max() > n:
@@ -223,7 +231,10 @@ class EmbeddingBag(_TableLayer):
         if per_sample_weights is not None:
             if self.mode != "sum":
                 raise ValueError(f"per_sample_weights only works with mode='sum', not {self.mode!r}")
-            weights = np.asarray(per_sample_weights, dtype=self.weight.data.dtype)
+            weights = np.asarray(per_sample_weights)
+            if weights.dtype != self.weight.data.dtype:
+                raise TypeError(f"per_sample_weights has dtype {weights.dtype} but the table is "
+                                f"{self.weight.data.dtype}: convert them with .astype(np.{self.weight.data.dtype})")
             if weights.shape != ids.shape:
                 raise ValueError(f"per_sample_weights must have the ids' shape {ids.shape}, got {weights.shape}")
             weights = weights.ravel()
