@@ -139,8 +139,8 @@ def main(argv=None) -> int:
     ids = {label: res.after[0]["ids"] for label, res in batch.items()}
     reference = ids[METHODS[2][0]]
     agreement = {label: sum(a == b for ra, rb in zip(got, reference, strict=True) for a, b in zip(ra, rb, strict=True))
-                 / (100 * args.k) for label, got in ids.items()}
-    print(f"agreement with NumPy of the top-{args.k} ids of 100 queries: "
+                 / (len(reference) * args.k) for label, got in ids.items()}
+    print(f"agreement with NumPy of the top-{args.k} ids of {len(reference)} queries: "
           + ", ".join(f"{label.split(' (')[0]} {a:.4f}" for label, a in agreement.items()))
     print(f"\nbatch search, seconds for {args.q:,} queries (median of {args.repeats} x {args.rounds} processes)")
     harness.print_table(batch, unit="s", scale=1, rate=("queries/s", args.q))

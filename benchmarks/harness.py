@@ -170,7 +170,7 @@ def print_header(title, results, args):
     print(title)
     print(f"python {first['python']} ({first['executable']}), {platform.machine()}, {os.cpu_count()} CPUs; "
           f"load average before: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"each side: own fresh process x {args.rounds} rounds (order alternating); "
+    print(f"each side: its own fresh process in each of {args.rounds} round(s), the order alternating; "
           f"{args.threads} thread(s) via {'/'.join(THREAD_VARS)}")
     env = first["env"]
     state = ", ".join(f"{v}={env[v]}" if env.get(v) is not None else f"{v} unset" for v in OPENBLAS_VARS)
