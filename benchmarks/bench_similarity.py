@@ -51,7 +51,7 @@ def make_search(method, db, d):
         return lambda queries, k: index.search(queries, k)[1]
     if method == "numpy":
         return lambda queries, k: numpy_topk(queries, db, k)[0]
-    from minembed import similarity as sim
+    from minembed.space import search as sim
 
     if method == "minembed-cosine":  # one-shot: checks and norms on every call, as topk() does
         return lambda queries, k: sim.topk(queries, db, k, metric="cosine")[0]
@@ -80,7 +80,7 @@ def side_memory(m, d, q, k, seed):
     """minembed topk(Q queries, M x D, cosine): the peak memory is the child's own (harness.peak_mb)."""
     import numpy as np
 
-    from minembed.similarity import topk
+    from minembed.space.search import topk
 
     rng = np.random.default_rng(seed)
     db = np.empty((m, d), np.float32)
@@ -96,7 +96,7 @@ def side_tsne(seed):
     """minembed's t-SNE of 2,000 points x 100 dims in 10 clusters, 1,000 iterations."""
     import numpy as np
 
-    from minembed.viz import tsne
+    from minembed.space.maps import tsne
 
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((10, 100)) * 3

@@ -74,7 +74,7 @@ def child(args) -> None:
         train_s, train_cpu = time.perf_counter() - t0, time.process_time() - c0
         wall = time.perf_counter() - start
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before any evaluation
-        from minembed.text.vectors import WordVectors
+        from minembed.space.vectors import WordVectors
 
         wv = WordVectors(model.wv.index_to_key, model.wv.vectors)
         g_acc, _ = model.wv.evaluate_word_analogies(cfg["analogies"])

@@ -3,7 +3,7 @@
     import minembed as me
     emb = me.Embedding(10_000, 64, seed=0)
 """
-from . import datasets, kernels, nn, similarity, text, vision
+from . import datasets, kernels, nn, space, text, vision
 from .datasets import load_corpus, load_mnist, load_sources
 from .nn import (
     GELU,
@@ -30,7 +30,9 @@ from .nn import (
     Tanh,
     TransformerBlock,
 )
-from .similarity import ExactIndex, analogy, topk
+from .space import ExactIndex, KeyedVectors, analogy, topk
+from .space import maps as viz  # the names these modules had before minembed.space
+from .space import search as similarity
 from .text import TokenizedLines, Vocab, Word2Vec, WordVectors, tokenize
 from .vision import PatchEmbed, TinyCNN, ViT
 
@@ -43,6 +45,6 @@ __all__ = [
     "CrossEntropyLoss", "BCEWithLogitsLoss", "SGD", "Adam",
     "load_corpus", "load_sources", "load_mnist",
     "vision", "MultiHeadSelfAttention", "TransformerBlock", "PatchEmbed", "ViT", "TinyCNN",
-    "similarity", "ExactIndex", "topk", "analogy",
+    "space", "similarity", "viz", "ExactIndex", "topk", "analogy", "KeyedVectors",
     "text", "Vocab", "tokenize", "TokenizedLines", "Word2Vec", "WordVectors",
 ]

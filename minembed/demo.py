@@ -88,9 +88,10 @@ def word_vectors(out_dir: Path, quick: bool = False) -> None:
 def similarity_maps(out_dir: Path, quick: bool = False) -> None:
     """Nearest neighbours, analogies and a t-SNE map of word2vec vectors, plus a Projector export."""
     from .datasets import load_corpus
-    from .similarity import ExactIndex, analogy, normalize
+    from .space.formats import export_projector
+    from .space.maps import plot_embeddings
+    from .space.search import ExactIndex, analogy, normalize
     from .text import Word2Vec, WordVectors
-    from .viz import export_projector, plot_embeddings
 
     saved = out_dir / "word_vectors.npz"  # written by the word_vectors part, when it ran first
     if saved.exists():

@@ -7,8 +7,9 @@ import math
 import numpy as np
 
 from ..kernels.gelu import gelu_with_derivative
+from ..rng import make_rng
 from .functional import as_float_array
-from .module import Module, make_rng
+from .module import Module
 
 
 class ReLU(Module):

@@ -27,10 +27,11 @@ import math
 import numpy as np
 
 from ..kernels.softmax import softmax_rows, softmax_rows_backward
+from ..rng import make_rng
 from .activations import GELU
 from .functional import as_float_array
 from .linear import Linear
-from .module import Module, make_rng
+from .module import Module
 from .norm import LayerNorm
 
 

@@ -27,8 +27,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels.conv import _pair, conv2d_backward, conv2d_forward, conv_output_size
+from ..rng import make_rng
 from .functional import as_float_array
-from .module import Module, Parameter, make_rng
+from .module import Module, Parameter
 
 
 def check_images(x, layer: str, channels: int | None = None, finite: bool = False) -> np.ndarray:

@@ -12,7 +12,8 @@ import numpy as np
 
 from ..kernels import gather_rows, scatter_add_rows, segment_max_rows
 from ..kernels.validate import as_index_array
-from .module import Module, Parameter, RowSparseGrad, make_rng
+from ..rng import make_rng
+from .module import Module, Parameter, RowSparseGrad
 
 
 class _TableLayer(Module):

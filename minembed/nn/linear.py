@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..rng import make_rng
 from .functional import as_float_array, check_last_dim
-from .module import Module, Parameter, make_rng
+from .module import Module, Parameter
 
 
 class Linear(Module):

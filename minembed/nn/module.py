@@ -236,14 +236,3 @@ class Sequential(Module):
 
     def __len__(self) -> int:
         return len(self.layers)
-
-
-def make_rng(rng=None, seed: int | None = None) -> np.random.Generator:
-    """The one way minembed gets randomness: a Generator passed in, or one made from ``seed``."""
-    if rng is not None and seed is not None:
-        raise ValueError("pass either rng or seed, not both")
-    if rng is not None:
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-        return rng
-    return np.random.default_rng(seed)

@@ -12,14 +12,11 @@
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from .io import atomic_write
-from .kernels.tsne import calibrate_affinities, kl_divergence, tsne_gradient
-from .nn.module import make_rng
-from .similarity import as_vectors
+from ..kernels.tsne import calibrate_affinities, kl_divergence, tsne_gradient
+from ..rng import make_rng
+from .search import as_vectors
 
 
 # ------------------------------------------------------------------------------------ PCA
@@ -180,62 +177,3 @@ def plot_embeddings(vectors, labels=None, method: str = "pca", ax=None, groups=N
     ax.set_yticks([])
     fig.tight_layout()
     return fig, coords
-
-
-# ----------------------------------------------------------------------------- projector
-def _check_cell(value, what: str) -> str:
-    text = str(value)
-    if "\t" in text or "\n" in text or "\r" in text:
-        raise ValueError(f"{what} {text!r} contains a tab or a line break, which the TSV format cannot hold")
-    return text
-
-
-def export_projector(vectors, labels, out_dir, columns: dict | None = None) -> dict[str, Path]:
-    """Write ``vectors.tsv``, ``metadata.tsv`` and ``projector_config.pbtxt`` into ``out_dir``.
-
-    * ``vectors.tsv``: one row per vector, values separated by tabs, no header.
-    * ``metadata.tsv``: with only ``labels``, one label per line and **no header** (the
-      Projector's single-column rule, the "vocab file" format); with extra ``columns``
-      (name -> N values), a header line ``label<TAB>name...`` then one line per vector.
-    * ``projector_config.pbtxt``: points TensorBoard's projector plugin at the two files
-      (``tensorboard --logdir out_dir``).
-
-    Open https://projector.tensorflow.org, click "Load", choose vectors.tsv as the tensor
-    file and metadata.tsv as the metadata file. Files are written atomically. Labels with a
-    tab or newline raise ValueError (the format has no escaping).
-    """
-    vectors = as_vectors(vectors, "vectors")
-    if vectors.ndim != 2:
-        raise ValueError(f"vectors must be 2-D (N, D), got shape {vectors.shape}")
-    n = vectors.shape[0]
-    labels = list(labels)
-    if len(labels) != n:
-        raise ValueError(f"got {len(labels)} labels for {n} vectors")
-    columns = dict(columns or {})
-    for name, values in columns.items():
-        if len(values) != n:
-            raise ValueError(f"metadata column {name!r} has {len(values)} values for {n} vectors")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    rows = [[_check_cell(lab, "label")] + [_check_cell(columns[c][i], f"column {c!r} value") for c in columns]
-            for i, lab in enumerate(labels)]
-    paths = {"vectors": out / "vectors.tsv", "metadata": out / "metadata.tsv", "config": out / "projector_config.pbtxt"}
-    with atomic_write(paths["vectors"], "w", encoding="utf-8") as fh:
-        np.savetxt(fh, vectors, fmt="%.9g", delimiter="\t")  # 9 digits: float32 round-trips exactly
-    with atomic_write(paths["metadata"], "w", encoding="utf-8") as fh:
-        if columns:
-            fh.write("\t".join(["label"] + [_check_cell(c, "column name") for c in columns]) + "\n")
-        for row in rows:
-            fh.write("\t".join(row) + "\n")
-    with atomic_write(paths["config"], "w", encoding="utf-8") as fh:
-        fh.write('embeddings {\n  tensor_name: "minembed"\n  tensor_path: "vectors.tsv"\n'
-                 '  metadata_path: "metadata.tsv"\n}\n')
-    return paths
-
-
-def load_projector_tsv(out_dir) -> tuple[np.ndarray, list[str]]:
-    """Read back what :func:`export_projector` wrote with labels only: (vectors float32, labels)."""
-    out = Path(out_dir)
-    vectors = np.loadtxt(out / "vectors.tsv", delimiter="\t", dtype=np.float32, ndmin=2)
-    labels = (out / "metadata.tsv").read_text(encoding="utf-8").split("\n")[:-1]
-    return vectors, labels

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernels import similarity as _k
-from .kernels.validate import as_index_array
+from ..kernels import similarity as _k
+from ..kernels.validate import as_index_array
 
 METRICS = _k.METRICS
 
@@ -212,6 +212,33 @@ def topk_reference(queries, database, k: int, metric: str = "cosine", exclude=No
 
 
 # ---------------------------------------------------------------------------- analogies
+# ------------------------------------------------------------------------ retrieval
+def check_query_database(queries, database) -> tuple[np.ndarray, np.ndarray]:
+    q, db = np.asarray(queries), np.asarray(database)
+    if q.ndim != 2 or db.ndim != 2 or q.shape[1] != db.shape[1]:
+        raise ValueError(f"queries (Q, D) and database (M, D) must be matrices of the same width, got "
+                         f"{q.shape} and {db.shape}")
+    for name, a in (("queries", q), ("database", db)):
+        if not np.issubdtype(a.dtype, np.floating):
+            raise TypeError(f"{name} must be float vectors, got dtype {a.dtype}")
+    # NaN / inf are caught by topk, which names the row, in its one pass.
+    if len(db) == 0:
+        raise ValueError("the database is empty")
+    return q, db
+
+
+def nearest_neighbors(queries, database, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` most cosine-similar rows of ``database`` for each query, best first.
+
+    queries (Q, D), database (M, D) float -> (indices (Q, k) int64 into database, similarities (Q, k)).
+    ``k`` is capped at M. A zero vector has similarity 0 to everything.
+    """
+    q, db = check_query_database(queries, database)
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    return topk(q, db, min(int(k), len(db)), metric="cosine")
+
+
 def _ids(x, n: int, name: str) -> np.ndarray:
     arr = np.asarray(x)
     if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):

@@ -1,24 +1,26 @@
-"""WordVectors: a table of word vectors and what you do with it (gensim users know it as KeyedVectors).
+"""KeyedVectors: a table of vectors looked up by key, and what you do with it (gensim's name for it).
 
-    wv = model.wv                      # or WordVectors.load_word2vec_format("vectors.bin", binary=True)
+The keys are words for word2vec, but any hashable labels work the same way (item ids, image ids).
+``WordVectors`` is the same class under the name minembed gave it first.
+
+    wv = model.wv                      # or KeyedVectors.load_word2vec_format("vectors.bin", binary=True)
     wv["king"]                         # (D,) float32
     wv.most_similar(positive=["king", "woman"], negative=["man"], topn=5)
     wv.evaluate_word_analogies("questions-words.txt")
 
-Similarity search goes through one private method, :meth:`WordVectors._top_k_cosine`, so a faster
+Similarity search goes through one private method, :meth:`KeyedVectors._top_k_cosine`, so a faster
 top-k kernel can be swapped in at one place. Unknown words raise ``KeyError`` naming the word.
 """
 from __future__ import annotations
 
-import math
-from pathlib import Path
-
 import numpy as np
 
-from ..io import atomic_write, load_npz, save_npz
+from ..io import load_npz, save_npz
+from .evaluate import pearson_r, spearman_rho, t_test_pvalue
+from .formats import load_word2vec_format, save_word2vec_format
 
 
-class WordVectors:
+class KeyedVectors:
     """Words ``index_to_key`` (most frequent first, usually) and their vectors ``vectors (V, D)``."""
 
     def __init__(self, index_to_key, vectors, counts=None):
@@ -303,56 +305,18 @@ class WordVectors:
         spearman = spearman_rho(gold, model)
         n = len(gold)
         oov_ratio = oov / (n + oov) * 100 if not dummy4unknown else oov / n * 100
-        return (pearson, _t_pvalue(pearson, n)), (spearman, _t_pvalue(spearman, n)), oov_ratio
+        return (pearson, t_test_pvalue(pearson, n)), (spearman, t_test_pvalue(spearman, n)), oov_ratio
 
     # --------------------------------------------------------------------- files
     def save_word2vec_format(self, path, binary: bool = False, write_header: bool = True) -> None:
-        """word2vec.c's format: a header "V D", then one word per record followed by D float32
-        values, as text (``%.9g``, exact for float32) or as raw little-endian bytes (``binary``).
-        Written atomically: a failed save leaves any previous file intact."""
-        vectors = np.ascontiguousarray(self.vectors, dtype="<f4")
-        for w in self.index_to_key:
-            if not w or any(c.isspace() for c in w):
-                raise ValueError(f"word {w!r} is empty or contains whitespace: it cannot be stored in this format")
-        with atomic_write(path, "wb") as fh:
-            if write_header:
-                fh.write(f"{len(self)} {self.vector_size}\n".encode())
-            if binary:
-                for w, row in zip(self.index_to_key, vectors, strict=True):
-                    fh.write(w.encode("utf-8") + b" " + row.tobytes() + b"\n")
-            else:
-                fmt = " ".join(["%.9g"] * self.vector_size)
-                lines = []
-                for w, row in zip(self.index_to_key, vectors.tolist(), strict=True):
-                    lines.append(f"{w} {fmt % tuple(row)}\n")
-                    if len(lines) >= 4096:
-                        fh.write("".join(lines).encode("utf-8"))
-                        lines.clear()
-                fh.write("".join(lines).encode("utf-8"))
+        """word2vec.c's format (see :func:`minembed.space.formats.save_word2vec_format`), written atomically."""
+        save_word2vec_format(path, self.index_to_key, self.vectors, binary=binary, write_header=write_header)
 
     @classmethod
-    def load_word2vec_format(cls, path, binary: bool = False, limit: int | None = None) -> WordVectors:
-        """Read a word2vec.c / gensim file (text or ``binary``); ``limit`` keeps only the first
-        records. A wrong header, a short or extra record, a bad number or a non-UTF-8 word raises
-        ``ValueError`` naming the line (text) or record (binary)."""
-        path = Path(path)
-        if not path.exists():
-            raise FileNotFoundError(f"no vectors file at {str(path)!r}")
-        with open(path, "rb") as fh:
-            header = fh.readline()
-            try:
-                n, dim = (int(x) for x in header.split())
-                if n < 0 or dim < 1:
-                    raise ValueError
-            except ValueError:
-                raise ValueError(f"{path}: line 1: header must be '<count> <dimension>', got {header[:60]!r}") \
-                    from None
-            want = n if limit is None else min(n, int(limit))
-            if binary:
-                words, vectors = _read_binary(fh, path, n, dim, want)
-            else:
-                words, vectors = _read_text(fh, path, n, dim, want)
-        return cls(words, vectors)
+    def load_word2vec_format(cls, path, binary: bool = False, limit: int | None = None) -> KeyedVectors:
+        """Read a word2vec.c / gensim file (see :func:`minembed.space.formats.load_word2vec_format`)."""
+        keys, vectors = load_word2vec_format(path, binary=binary, limit=limit)
+        return cls(keys, vectors)
 
     def save(self, path) -> None:
         """``.npz`` with the words, vectors and counts (no pickle), written atomically."""
@@ -362,160 +326,11 @@ class WordVectors:
         save_npz(path, **arrays)
 
     @classmethod
-    def load(cls, path) -> WordVectors:
+    def load(cls, path) -> KeyedVectors:
         data = load_npz(path)
         if "words" not in data or "vectors" not in data:
             raise ValueError(f"{path} is not a minembed WordVectors file (needs 'words' and 'vectors')")
         return cls(data["words"].tolist(), data["vectors"], data.get("counts"))
 
 
-# --------------------------------------------------------------------- file readers
-def _read_text(fh, path, n, dim, want):
-    words, vectors = [], np.empty((want, dim), dtype=np.float32)
-    lineno = 1
-    for raw in fh:
-        lineno += 1
-        if len(words) == want:
-            if len(words) == n and raw.strip():
-                raise ValueError(f"{path}: line {lineno}: more vectors than the header's count {n}")
-            if len(words) < n:
-                break
-            continue
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise ValueError(f"{path}: line {lineno}: not valid UTF-8") from None
-        parts = line.rstrip("\r\n ").split(" ")
-        if len(parts) != dim + 1:
-            raise ValueError(f"{path}: line {lineno}: expected a word and {dim} numbers, got {len(parts)} fields")
-        try:
-            vectors[len(words)] = np.array(parts[1:], dtype=np.float32)
-        except ValueError:
-            bad = next(p for p in parts[1:] if not _is_float(p))
-            raise ValueError(f"{path}: line {lineno}: bad number {bad!r}") from None
-        words.append(parts[0])
-    if len(words) < want:
-        raise ValueError(f"{path}: truncated: the header promises {n} vectors, found {len(words)} "
-                         f"(file ends at line {lineno})")
-    return words, vectors
-
-
-def _read_binary(fh, path, n, dim, want):
-    words, vectors = [], np.empty((want, dim), dtype=np.float32)
-    nbytes = 4 * dim
-    buf = b""
-    pos = 0
-
-    def fill(need):
-        nonlocal buf, pos
-        if len(buf) - pos < need:
-            buf = buf[pos:] + fh.read(max(need, 1 << 20))
-            pos = 0
-        return len(buf) - pos >= need
-
-    for rec in range(1, want + 1):
-        fill(1)
-        while pos < len(buf) and buf[pos:pos + 1] in (b"\n", b"\r"):  # newline after the previous vector
-            pos += 1
-            fill(1)
-        while True:
-            sp = buf.find(b" ", pos)
-            if sp >= 0 or not fill(len(buf) - pos + 1):
-                break
-        if sp < 0:
-            raise ValueError(f"{path}: record {rec}: truncated (no word); the header promises {n} vectors")
-        raw = buf[pos:sp]
-        if len(raw) > 1 << 16:
-            raise ValueError(f"{path}: record {rec}: no word separator found (is this a text file? use binary=False)")
-        try:
-            word = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise ValueError(f"{path}: record {rec}: word is not valid UTF-8 ({raw[:40]!r})") from None
-        pos = sp + 1
-        if not fill(nbytes):
-            raise ValueError(f"{path}: record {rec} ({word!r}): truncated vector, expected {nbytes} bytes, "
-                             f"got {len(buf) - pos}")
-        vectors[rec - 1] = np.frombuffer(buf, dtype="<f4", count=dim, offset=pos)
-        pos += nbytes
-        words.append(word)
-    if want == n:
-        rest = buf[pos:] + fh.read(1 << 16)
-        if rest.strip(b"\r\n"):
-            raise ValueError(f"{path}: record {n + 1}: more data than the header's count {n}")
-    return words, vectors
-
-
-def _is_float(s) -> bool:
-    try:
-        float(s)
-        return True
-    except ValueError:
-        return False
-
-
-# ------------------------------------------------------------------------- statistics
-def pearson_r(x, y) -> float:
-    """Pearson correlation of two 1-D arrays (float64)."""
-    x = np.asarray(x, dtype=np.float64) - np.mean(x)
-    y = np.asarray(y, dtype=np.float64) - np.mean(y)
-    den = math.sqrt(float(x @ x) * float(y @ y))
-    return float(x @ y / den) if den > 0 else float("nan")
-
-
-def rankdata(a) -> np.ndarray:
-    """Ranks 1..n; tied values share the mean of the ranks they span (scipy's "average")."""
-    a = np.asarray(a)
-    order = np.argsort(a, kind="stable")
-    sorted_a = a[order]
-    starts = np.concatenate([[True], sorted_a[1:] != sorted_a[:-1]])
-    group = np.cumsum(starts) - 1
-    first = np.flatnonzero(starts)
-    last = np.concatenate([first[1:], [len(a)]]) - 1
-    mean_rank = (first + last) / 2.0 + 1.0
-    ranks = np.empty(len(a))
-    ranks[order] = mean_rank[group]
-    return ranks
-
-
-def spearman_rho(x, y) -> float:
-    """Spearman rank correlation: Pearson's r of the ranks."""
-    return pearson_r(rankdata(x), rankdata(y))
-
-
-def _t_pvalue(r: float, n: int) -> float:
-    """Two-sided p-value of a correlation r over n pairs (t = r sqrt((n-2)/(1-r^2)), n-2 dof)."""
-    df = n - 2
-    if df <= 0 or not math.isfinite(r):
-        return float("nan")
-    if abs(r) >= 1.0:
-        return 0.0
-    t2 = r * r * df / (1.0 - r * r)
-    return _betainc(df / 2.0, 0.5, df / (df + t2))
-
-
-def _betainc(a: float, b: float, x: float) -> float:
-    """Regularised incomplete beta I_x(a, b) by its continued fraction (modified Lentz)."""
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    if x > (a + 1.0) / (a + b + 2.0):
-        return 1.0 - _betainc(b, a, 1.0 - x)
-    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    tiny = 1e-300
-    f, c, d = 1.0, 1.0, 0.0
-    for i in range(0, 400):
-        m = i // 2
-        if i == 0:
-            num = 1.0
-        elif i % 2 == 0:
-            num = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m))
-        else:
-            num = -((a + m) * (a + b + m) * x) / ((a + 2 * m) * (a + 2 * m + 1))
-        d = 1.0 + num * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + num / (c if abs(c) > tiny else tiny)
-        f *= c * d
-        if abs(1.0 - c * d) < 1e-14:
-            break
-    return math.exp(log_front) * (f - 1.0) / a
+WordVectors = KeyedVectors  # the name minembed used first; gensim's is KeyedVectors

@@ -1,6 +1,6 @@
 """Text: tokenizing, vocabularies, word2vec and word vectors, and text models."""
+from ..space.vectors import WordVectors  # noqa: E402  (kept here: it was first a text class)
 from .tokenize import TokenizedLines, tokenize
-from .vectors import WordVectors
 from .vocab import Vocab
 from .word2vec import Callback, Word2Vec
 

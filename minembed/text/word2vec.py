@@ -36,7 +36,7 @@ import numpy as np
 from ..kernels import sgns
 from ..kernels.jit import jit_enabled
 from ..progress import progress as progress_bar
-from .vectors import WordVectors
+from ..space.vectors import WordVectors
 from .vocab import EncodedCorpus, Vocab, count_words
 
 CHUNK_WORDS = 10_000          # words per chunk of sentences (one random seed each), like gensim's batch_words

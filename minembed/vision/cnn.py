@@ -27,11 +27,12 @@ from ..nn.activations import ReLU
 from ..nn.conv import Conv2d
 from ..nn.linear import Linear
 from ..nn.losses import CrossEntropyLoss
-from ..nn.module import Module, Sequential, make_rng
+from ..nn.module import Module, Sequential
 from ..nn.optim import Adam
 from ..nn.pool import Flatten, ReLUMaxPool2d
 from ..nn.schedule import CosineSchedule
 from ..progress import progress as _progress
+from ..rng import make_rng
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 

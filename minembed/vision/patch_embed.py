@@ -18,8 +18,9 @@ import numpy as np
 
 from ..nn.functional import as_float_array
 from ..nn.linear import Linear
-from ..nn.module import Module, make_rng
+from ..nn.module import Module
 from ..nn.norm import LayerNorm
+from ..rng import make_rng
 
 
 def _pair(v, name: str) -> tuple[int, int]:

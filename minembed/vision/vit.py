@@ -26,11 +26,12 @@ from ..kernels.blas import blas_threads as _blas_threads
 from ..nn.attention import TransformerBlock, _trunc_normal_
 from ..nn.linear import Linear
 from ..nn.losses import CrossEntropyLoss
-from ..nn.module import Module, Parameter, make_rng
+from ..nn.module import Module, Parameter
 from ..nn.norm import LayerNorm
 from ..nn.optim import Adam
 from ..nn.schedule import cosine_lr
 from ..progress import progress as progress_bar
+from ..rng import make_rng
 from .patch_embed import PatchEmbed
 
 

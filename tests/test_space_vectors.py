@@ -4,8 +4,8 @@ import importlib.util
 import numpy as np
 import pytest
 
+from minembed.space.evaluate import pearson_r, rankdata, spearman_rho
 from minembed.text import WordVectors
-from minembed.text.vectors import pearson_r, rankdata, spearman_rho
 
 HAS_GENSIM = importlib.util.find_spec("gensim") is not None
 
@@ -100,7 +100,8 @@ def test_rank_statistics_by_hand():
     assert pearson_r([1, 2, 3], [2, 4, 7]) == pytest.approx(0.9933992677987828)
     # p-value of r = 0.5 with n = 10: I_x(4, 1/2) at x = 8 / (8 + t^2) = 0.75, which is exactly
     # 1 - sqrt(y) (1 + x/2 + 3x^2/8 + 5x^3/16) with y = 1 - x (the finite series of I_y(1/2, 4))
-    from minembed.text.vectors import _betainc, _t_pvalue
+    from minembed.space.evaluate import _betainc
+    from minembed.space.evaluate import t_test_pvalue as _t_pvalue
 
     x, y = 0.75, 0.25
     assert _t_pvalue(0.5, 10) == pytest.approx(1 - np.sqrt(y) * (1 + x / 2 + 3 * x**2 / 8 + 5 * x**3 / 16), rel=1e-10)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-import minembed.similarity as sim
+import minembed.space.search as sim
 
 
 def test_pairwise_metrics_against_hand_values():

@@ -3,8 +3,9 @@ references and finite differences, t-SNE on separated clusters, Projector files 
 import numpy as np
 import pytest
 
-from minembed import viz
 from minembed.kernels import tsne as kt
+from minembed.space import formats
+from minembed.space import maps as viz
 
 
 def test_pca_matches_covariance_eigenvectors(rng):
@@ -104,8 +105,8 @@ def test_tsne_bad_input():
 def test_export_projector_round_trip(rng, tmp_path):
     vecs = rng.standard_normal((25, 7)).astype(np.float32)
     words = [f"w{i}" for i in range(24)] + ["ünïcode"]
-    paths = viz.export_projector(vecs, words, tmp_path / "proj")
-    back, labels = viz.load_projector_tsv(tmp_path / "proj")
+    paths = formats.export_projector(vecs, words, tmp_path / "proj")
+    back, labels = formats.load_projector_tsv(tmp_path / "proj")
     np.testing.assert_array_equal(back, vecs)  # 9 significant digits round-trip float32 exactly
     assert labels == words
     lines = paths["metadata"].read_text(encoding="utf-8").splitlines()
@@ -113,13 +114,13 @@ def test_export_projector_round_trip(rng, tmp_path):
     assert len(paths["vectors"].read_text().splitlines()[0].split("\t")) == 7
     assert 'tensor_path: "vectors.tsv"' in paths["config"].read_text()
     # Several columns: a header row first.
-    viz.export_projector(vecs, words, tmp_path / "multi", columns={"count": list(range(25))})
+    formats.export_projector(vecs, words, tmp_path / "multi", columns={"count": list(range(25))})
     multi = (tmp_path / "multi" / "metadata.tsv").read_text(encoding="utf-8").splitlines()
     assert multi[0] == "label\tcount" and multi[1] == "w0\t0" and len(multi) == 26
     with pytest.raises(ValueError, match="tab or a line break"):
-        viz.export_projector(vecs[:2], ["ok", "bad\tlabel"], tmp_path / "bad")
+        formats.export_projector(vecs[:2], ["ok", "bad\tlabel"], tmp_path / "bad")
     with pytest.raises(ValueError, match="2 labels for 25 vectors"):
-        viz.export_projector(vecs, ["a", "b"], tmp_path / "bad")
+        formats.export_projector(vecs, ["a", "b"], tmp_path / "bad")
 
 
 def test_plot_embeddings(rng, tmp_path):

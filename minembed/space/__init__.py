@@ -1,0 +1,20 @@
+"""The embedding space: everything that *uses* vectors, whoever made them.
+
+Producers (``minembed.text``, ``minembed.vision``, ...) train models and hand over vectors; this
+package searches, compares, scores, stores and draws them:
+
+* :mod:`~minembed.space.vectors` — :class:`KeyedVectors`: keys (words, item ids, image ids) -> rows.
+* :mod:`~minembed.space.search` — exact top-k, :class:`ExactIndex`, analogies (3CosAdd, 3CosMul).
+* :mod:`~minembed.space.evaluate` — word-pair correlations, k-NN accuracy.
+* :mod:`~minembed.space.formats` — word2vec text/binary files, Embedding Projector TSV.
+* :mod:`~minembed.space.maps` — PCA, t-SNE, labelled plots.
+
+It imports only ``minembed.kernels``, ``minembed.io``, ``minembed.progress`` and ``minembed.rng``
+(a test reads the imports), so any producer can use it and it never depends on one.
+"""
+from . import evaluate, formats, maps, search, vectors
+from .search import ExactIndex, analogy, nearest_neighbors, topk
+from .vectors import KeyedVectors, WordVectors
+
+__all__ = ["KeyedVectors", "WordVectors", "ExactIndex", "topk", "analogy", "nearest_neighbors",
+           "search", "vectors", "evaluate", "formats", "maps"]
