@@ -1,10 +1,12 @@
 """Corpus streaming and MNIST loading: bundled samples, files by path, and bad files."""
 import gzip
+import tracemalloc
 
 import numpy as np
 import pytest
 
-from minembed.datasets import SAMPLE_SOURCES, load_corpus, load_mnist, load_sources
+from minembed.datasets import SAMPLE_SOURCES, Corpus, load_corpus, load_mnist, load_sources
+from minembed.text import TokenizedLines, tokenize
 
 
 def test_corpus_streams_tokens_and_is_re_iterable(tmp_path):
@@ -46,6 +48,87 @@ def test_non_utf8_line_names_the_line_number(tmp_path):
     corpus = load_corpus(path)
     with pytest.raises(ValueError, match=r"latin1.txt: line 3 is not valid UTF-8 \(byte 0xe9 at column 4\)"):
         list(corpus)
+
+
+def _one_line_corpus(path, n_tokens, seed=0):
+    """A text8-style file: one line, no newline; words with multi-byte characters and mixed whitespace."""
+    rng = np.random.default_rng(seed)
+    words = np.array([f"w{i}" for i in range(3000)] + ["caf\u00e9", "na\u00efve", "\u4e2d\u6587", "x" * 300])
+    seps = np.array([" ", " ", " ", "  ", "\t", " \x0b"])
+    toks = words[rng.integers(0, len(words), n_tokens)]
+    text = "".join(t + s for t, s in zip(toks, seps[rng.integers(0, len(seps), n_tokens)], strict=True))
+    path.write_text(" " + text.rstrip(), encoding="utf-8")
+    return text
+
+
+def test_one_line_corpus_comes_in_sentences_of_10000_tokens_like_gensim(tmp_path):
+    path = tmp_path / "text8ish"
+    text = _one_line_corpus(path, 25_003)
+    expected = text.split()  # the oracle: the whole line split at once, cut every 10,000 tokens as LineSentence does
+    for block in (64, 1000, 1 << 20):  # tiny blocks cut tokens' neighbourhoods everywhere
+        sentences = list(Corpus([path], block_bytes=block))
+        assert [len(s) for s in sentences] == [10_000, 10_000, 5_003]
+        assert [t for s in sentences for t in s] == expected
+    assert list(load_corpus(path)) == sentences  # the default
+    assert list(Corpus([path], max_sentence_length=7_000)) == [expected[i:i + 7_000] for i in range(0, 25_003, 7_000)]
+
+
+def test_long_line_is_read_in_pieces_of_bounded_size(tmp_path):
+    path = tmp_path / "text8ish"
+    text = _one_line_corpus(path, 5_000)
+    longest_token = max(len(t.encode()) for t in text.split())
+    pieces = list(Corpus([path], block_bytes=256).pieces())
+    assert len(pieces) > 100 and [end for _, end in pieces] == [False] * (len(pieces) - 1) + [True]
+    assert max(len(p.encode()) for p, _ in pieces) <= 256 + longest_token
+    assert "".join(p for p, _ in pieces) == " " + text.rstrip()  # nothing lost or added at the cuts
+
+
+def test_one_line_corpus_is_streamed_in_bounded_memory(tmp_path):
+    path = tmp_path / "big_line"
+    rng = np.random.default_rng(1)
+    path.write_text(" ".join(f"w{i}" for i in rng.integers(0, 5000, 1_200_000)), encoding="utf-8")  # 6.6 MB
+    tracemalloc.start()
+    try:
+        n = sum(len(s) for s in Corpus([path], block_bytes=1 << 16))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert n == 1_200_000
+    # Reading the line whole takes ~85 MB (bytes + str + 1.2M token objects); in 64 KiB blocks ~2 MB.
+    assert peak < 4 << 20, f"peak {peak / 2**20:.1f} MB"
+
+
+def test_lines_and_tokens_are_the_same_whatever_the_block_size(tmp_path):
+    path = tmp_path / "mixed.txt"
+    rng = np.random.default_rng(2)
+    lines = [" ".join(f"t{i}" for i in rng.integers(0, 50, rng.integers(0, 40))) for _ in range(60)]
+    raw = "\r\n".join(lines) + "\r\n"  # CRLF line ends straddle the block boundaries somewhere
+    path.write_bytes(raw.encode())
+    whole = Corpus([path], block_bytes=1 << 20)
+    assert list(whole.lines()) == [x for x in lines if x.strip()]
+    for block in (3, 7, 16):
+        small = Corpus([path], block_bytes=block)
+        assert list(small.lines()) == list(whole.lines())
+        assert list(small) == [x.split() for x in lines if x.split()]
+
+
+def test_non_utf8_byte_in_a_long_line_names_line_and_column(tmp_path):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(b"first line\n" + b"word " * 40 + b"caf\xe9 " + b"more " * 40 + b"\n")
+    with pytest.raises(ValueError, match=r"bad.txt: line 2 is not valid UTF-8 \(byte 0xe9 at column 204\)"):
+        list(Corpus([path], block_bytes=16))
+
+
+def test_tokenizer_and_lowercase_options(tmp_path):
+    path = tmp_path / "raw.txt"
+    path.write_text("The King's \u201cCrown\u201d, caf\u00e9!\nA  b\n" + "Rex. " * 12 + "Rex", encoding="utf-8")
+    assert list(load_corpus(path, lowercase=True)) == [["the", "king's", "\u201ccrown\u201d,", "caf\u00e9!"],
+                                                       ["a", "b"], ["rex."] * 12 + ["rex"]]
+    expected = [tokenize(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert expected[0] == ["the", "king's", "crown", "cafe"]
+    for block in (5, 1 << 20):
+        assert list(Corpus([path], tokenizer=tokenize, block_bytes=block)) == expected
+    assert list(TokenizedLines(path)) == expected == list(TokenizedLines(path.read_text(encoding="utf-8").split("\n")))
 
 
 def test_bundled_samples():

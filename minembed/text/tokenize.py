@@ -14,9 +14,10 @@ Rules, applied in this order:
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 _CURLY = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'"})
 _TOKEN_LOWER = re.compile(r"[a-z0-9']+")
@@ -46,8 +47,10 @@ def tokenize(text: str, lowercase: bool = True) -> list[str]:
 class TokenizedLines:
     """Re-iterable token lists of raw text lines (a file path or any re-iterable of strings).
 
-    Each pass re-reads the source, so nothing but the current line is held in memory; lines with
-    no tokens are skipped. Use it to feed raw text to :class:`~minembed.text.Word2Vec`::
+    Each pass re-reads the source; lines with no tokens are skipped. A file is streamed by
+    :class:`~minembed.datasets.Corpus` (so a line of more than 10,000 tokens comes as several
+    sentences, read in bounded pieces); strings are tokenized one at a time. Use it to feed raw
+    text to :class:`~minembed.text.Word2Vec`::
 
         Word2Vec(TokenizedLines("my_book.txt"), vector_size=50)
     """
@@ -59,15 +62,13 @@ class TokenizedLines:
         self.source = source
         self.lowercase = lowercase
 
-    def _lines(self) -> Iterable[str]:
-        if isinstance(self.source, (str, bytes)) or hasattr(self.source, "__fspath__"):
-            from ..datasets.corpus import Corpus, _resolve
-
-            return Corpus(_resolve(self.source)).lines()
-        return self.source
-
     def __iter__(self) -> Iterator[list[str]]:
-        for line in self._lines():
+        if isinstance(self.source, (str, bytes)) or hasattr(self.source, "__fspath__"):
+            from ..datasets.corpus import load_corpus
+
+            yield from load_corpus(self.source, tokenizer=functools.partial(tokenize, lowercase=self.lowercase))
+            return
+        for line in self.source:
             tokens = tokenize(line, self.lowercase)
             if tokens:
                 yield tokens
