@@ -36,7 +36,7 @@ from .space import search as similarity
 from .text import TokenizedLines, Vocab, Word2Vec, WordVectors, tokenize
 from .vision import PatchEmbed, TinyCNN, ViT
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one place: pyproject.toml reads it from here; `minembed --version` prints it
 
 __all__ = [
     "nn", "kernels", "datasets",

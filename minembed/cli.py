@@ -3,11 +3,35 @@ on stderr and a non-zero exit code, never a traceback for a user's mistake."""
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
+import tempfile
+from pathlib import Path
+
+from . import __version__
 
 # Mistakes a user can make (a missing file, a bad word, a bad setting): reported in one line.
 USER_ERRORS = (ValueError, KeyError, IndexError, TypeError, FileNotFoundError, IsADirectoryError,
-               PermissionError)
+               NotADirectoryError, PermissionError)
+
+
+def _int_at_least(low: int):
+    """An argparse type: an integer >= ``low``, else the one message every count option gives."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {text!r}")
+        return value
+
+    parse.__name__ = "positive_int" if low == 1 else "non_negative_int"  # argparse names the type in errors
+    return parse
+
+
+positive_int = _int_at_least(1)      # a count of things: -k, --dim, --epochs, ...
+non_negative_int = _int_at_least(0)  # where 0 means "off" or "no threshold": --negative, --min-count, --seed
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -17,31 +41,57 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_vectors(path):
-    """A vectors file by extension: ``.npz`` (WordVectors.save), ``.bin`` (binary word2vec), else text."""
-    from pathlib import Path
-
+def _load_vectors(args: argparse.Namespace):
+    """The vectors file ``args.vectors``: ``.npz`` (WordVectors.save), else word2vec format, binary
+    for ``.bin`` unless ``--binary`` / ``--text`` says otherwise."""
     from .text import WordVectors
 
-    path = Path(path)
+    path = Path(args.vectors)
     if not path.exists():
         raise FileNotFoundError(f"no vectors file at {str(path)!r}")
     if path.suffix == ".npz":
+        if args.binary is not None or args.no_header:
+            raise ValueError(f"{path} is a minembed .npz file: --binary, --text and --no-header are for "
+                             "word2vec-format files")
         return WordVectors.load(path)
-    return WordVectors.load_word2vec_format(path, binary=path.suffix == ".bin")
+    binary = path.suffix == ".bin" if args.binary is None else args.binary
+    options = {}
+    if args.no_header:  # passed only when asked for, to a library that can read such files
+        if "no_header" not in inspect.signature(WordVectors.load_word2vec_format).parameters:
+            raise ValueError("--no-header: this version of minembed cannot read word2vec files without a header yet")
+        options["no_header"] = True
+    return WordVectors.load_word2vec_format(path, binary=binary, **options)
+
+
+def _check_output(path: Path) -> None:
+    """Fail before training, not after: ``path`` must be a file name in an existing, writable folder."""
+    folder = path.parent  # Path("v.bin").parent is Path(".")
+    if path.is_dir():
+        raise IsADirectoryError(f"output {str(path)!r} is a folder; give a file name such as "
+                                f"{str(path / 'vectors.bin')!r}")
+    if not folder.exists():
+        raise FileNotFoundError(f"the output folder {str(folder)!r} does not exist (create it first)")
+    if not folder.is_dir():
+        raise NotADirectoryError(f"the output folder {str(folder)!r} is a file, not a folder")
+    try:  # the honest test of "writable" (permissions, read-only disks): write a file there
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise PermissionError(f"cannot write to the output folder {str(folder)!r}: {err.strerror}") from None
 
 
 def _word2vec_train(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    from .datasets import load_corpus
+    from .text import Word2Vec, tokenize
 
-    from .text import Word2Vec
-
+    out = Path(args.output)
+    _check_output(out)
+    corpus = load_corpus(args.corpus, tokenizer=tokenize if args.tokenize else None, lowercase=args.lowercase)
     model = Word2Vec(vector_size=args.dim, window=args.window, min_count=args.min_count, sample=args.sample,
                      sg=args.sg, hs=int(args.hs), negative=args.negative, epochs=args.epochs, workers=args.workers,
                      seed=args.seed, alpha=args.alpha, progress=not args.quiet)
-    model.build_vocab(corpus_file=args.corpus)  # a path or bundled name; its ids are streamed from a temp file
+    model.build_vocab(corpus_file=corpus)  # a file: its ids are streamed from a temporary file
     model.train()
-    out = Path(args.output)
     if out.suffix == ".npz":
         model.wv.save(out)
     else:
@@ -53,37 +103,66 @@ def _word2vec_train(args: argparse.Namespace) -> int:
 
 
 def _neighbors(args: argparse.Namespace) -> int:
-    wv = _load_vectors(args.vectors)
+    wv = _load_vectors(args)
     for word, score in wv.most_similar(args.word, topn=args.k):
         print(f"{score:.4f}  {word}")
     return 0
 
 
 def _analogy(args: argparse.Namespace) -> int:
-    wv = _load_vectors(args.vectors)
+    wv = _load_vectors(args)
     for word, score in wv.most_similar(positive=[args.b, args.c], negative=[args.a], topn=args.k):
         print(f"{score:.4f}  {word}")
     return 0
 
 
+def _count_records(path, comment: str) -> int:
+    """Non-empty lines of ``path`` not starting with ``comment``: the questions or pairs in the file."""
+    with open(path, encoding="utf-8") as fh:
+        return sum(1 for line in fh if line.strip() and not line.strip().startswith(comment))
+
+
+def _scored(what: str, n: int, total: int, noun: str) -> str:
+    """'analogies: 8,123 of 19,544 questions scored (41.6%)': how much of the file the figures cover."""
+    share = f" ({n / total:.1%})" if total else ""
+    return f"{what}: {n:,} of {total:,} {noun} scored{share}; the others have a word outside the vocabulary"
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     if not args.analogies and not args.pairs:
         raise ValueError("give --analogies FILE and/or --pairs FILE")
-    wv = _load_vectors(args.vectors)
+    wv = _load_vectors(args)
     if args.analogies:
         acc, sections = wv.evaluate_word_analogies(args.analogies, restrict_vocab=args.restrict_vocab)
         for s in sections:
             n = len(s["correct"]) + len(s["incorrect"])
             if n:
                 print(f"{s['section']:30s} {len(s['correct']) / n:7.1%}  ({len(s['correct'])}/{n})")
+        scored = len(sections[-1]["correct"]) + len(sections[-1]["incorrect"])  # the "Total accuracy" entry
+        print(_scored("analogies", scored, _count_records(args.analogies, ":"), "questions"))
     if args.pairs:
         (r, _), (rho, _), oov = wv.evaluate_word_pairs(args.pairs, restrict_vocab=args.restrict_vocab)
         print(f"word pairs: Pearson {r:.4f}  Spearman {rho:.4f}  OOV {oov:.1f}%")
+        total = _count_records(args.pairs, "#")  # oov is 100 * (pairs skipped) / total
+        print(_scored("word pairs", total - round(total * oov / 100), total, "pairs"))
     return 0
+
+
+def _vector_file_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("vectors", metavar="VECTORS",
+                   help="a vectors file: .npz (minembed), .bin (binary word2vec format) or else word2vec text")
+    kind = p.add_mutually_exclusive_group()
+    kind.add_argument("--binary", dest="binary", action="store_const", const=True, default=None,
+                      help="read VECTORS as binary word2vec format, whatever its extension")
+    kind.add_argument("--text", dest="binary", action="store_const", const=False,
+                      help="read VECTORS as text word2vec format, whatever its extension")
+    p.add_argument("--no-header", action="store_true",
+                   help="the file has no 'count dim' first line (GloVe's text files)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="minembed", description="Embeddings from scratch: library and course.")
+    parser.add_argument("--version", action="version", version=f"minembed {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = sub.add_parser("demo", help="train small real models on the bundled data and save plots")
     demo.add_argument("--out", default="minembed-demo", help="folder for the plots (default: %(default)s)")
@@ -92,48 +171,56 @@ def build_parser() -> argparse.ArgumentParser:
     w2v = sub.add_parser("word2vec", help="train word vectors (skip-gram or CBOW)")
     w2v_sub = w2v.add_subparsers(dest="w2v_command", metavar="ACTION", required=True)
     tr = w2v_sub.add_parser("train", help="train on a corpus and save the vectors",
-                            description="Train word2vec on CORPUS (a text file, one whitespace-tokenized sentence "
-                                        "per line, .gz allowed, or a bundled name such as 'sample') and save the "
-                                        "vectors: .bin = binary word2vec format, .npz = minembed, else text.")
-    tr.add_argument("corpus", metavar="CORPUS")
+                            description="Train word2vec on CORPUS and save the vectors: .bin = binary word2vec "
+                                        "format, .npz = minembed, else text.")
+    tr.add_argument("corpus", metavar="CORPUS",
+                    help="a text file, one sentence per line, tokens separated by whitespace (.gz allowed; lines "
+                         "of more than 10,000 tokens are cut, as gensim does), or a bundled name such as 'sample'")
     tr.add_argument("-o", "--output", required=True, metavar="VECTORS", help="where to save the vectors")
     mode = tr.add_mutually_exclusive_group()
     mode.add_argument("--sg", dest="sg", action="store_const", const=1, default=1, help="skip-gram (default)")
     mode.add_argument("--cbow", dest="sg", action="store_const", const=0, help="CBOW")
+    tr.add_argument("--lowercase", action="store_true", help="lowercase every token ('King' and 'king' become one)")
+    tr.add_argument("--tokenize", action="store_true",
+                    help="split lines with minembed.text.tokenize (lowercases, drops punctuation and accents) "
+                         "instead of at whitespace")
     tr.add_argument("--hs", action="store_true", help="hierarchical softmax (use --negative 0 for HS only)")
-    tr.add_argument("--dim", type=int, default=100, help="vector size (default: %(default)s)")
-    tr.add_argument("--window", type=int, default=5, help="max context distance (default: %(default)s)")
-    tr.add_argument("--negative", type=int, default=5, help="noise words per example, 0 = off (default: %(default)s)")
-    tr.add_argument("--epochs", type=int, default=5, help="passes over the corpus (default: %(default)s)")
-    tr.add_argument("--min-count", type=int, default=5, help="ignore rarer words (default: %(default)s)")
+    tr.add_argument("--dim", type=positive_int, default=100, help="vector size (default: %(default)s)")
+    tr.add_argument("--window", type=positive_int, default=5, help="max context distance (default: %(default)s)")
+    tr.add_argument("--negative", type=non_negative_int, default=5,
+                    help="noise words per example, 0 = off (default: %(default)s)")
+    tr.add_argument("--epochs", type=positive_int, default=5, help="passes over the corpus (default: %(default)s)")
+    tr.add_argument("--min-count", type=non_negative_int, default=5,
+                    help="ignore rarer words (default: %(default)s)")
     tr.add_argument("--sample", type=float, default=1e-3, help="subsampling threshold (default: %(default)s)")
     tr.add_argument("--alpha", type=float, default=0.025, help="initial learning rate (default: %(default)s)")
-    tr.add_argument("--workers", type=int, default=1, help="threads; 1 is reproducible (default: %(default)s)")
-    tr.add_argument("--seed", type=int, default=1, help="random seed (default: %(default)s)")
+    tr.add_argument("--workers", type=positive_int, default=1,
+                    help="threads; 1 is reproducible (default: %(default)s)")
+    tr.add_argument("--seed", type=non_negative_int, default=1, help="random seed (default: %(default)s)")
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
     tr.set_defaults(func=_word2vec_train)
 
     nb = sub.add_parser("neighbors", help="nearest neighbours of a word")
-    nb.add_argument("vectors", metavar="VECTORS", help="a .bin, .npz or text vectors file")
-    nb.add_argument("word", metavar="WORD")
-    nb.add_argument("-k", type=int, default=10, help="how many (default: %(default)s)")
+    _vector_file_options(nb)
+    nb.add_argument("word", metavar="WORD", help="the word whose neighbours to list")
+    nb.add_argument("-k", type=positive_int, default=10, help="how many (default: %(default)s)")
     nb.set_defaults(func=_neighbors)
 
     an = sub.add_parser("analogy", help="A is to B as C is to ? (B - A + C)")
-    an.add_argument("vectors", metavar="VECTORS")
-    an.add_argument("a", metavar="A")
-    an.add_argument("b", metavar="B")
-    an.add_argument("c", metavar="C")
-    an.add_argument("-k", type=int, default=5, help="how many answers (default: %(default)s)")
+    _vector_file_options(an)
+    an.add_argument("a", metavar="A", help="e.g. man")
+    an.add_argument("b", metavar="B", help="e.g. king")
+    an.add_argument("c", metavar="C", help="e.g. woman (the answer should be queen)")
+    an.add_argument("-k", type=positive_int, default=5, help="how many answers (default: %(default)s)")
     an.set_defaults(func=_analogy)
 
     ev = sub.add_parser("evaluate", help="analogy accuracy and word-pair correlations")
-    ev.add_argument("vectors", metavar="VECTORS")
+    _vector_file_options(ev)
     ev.add_argument("--analogies", metavar="F", help="questions-words.txt format")
     ev.add_argument("--pairs", metavar="F", help="word<TAB>word<TAB>score lines (e.g. wordsim353.tsv)")
-    ev.add_argument("--restrict-vocab", type=int, default=300000, help="candidate words (default: %(default)s)")
+    ev.add_argument("--restrict-vocab", type=positive_int, default=300000,
+                    help="candidate words (default: %(default)s)")
     ev.set_defaults(func=_evaluate)
-    # Later capabilities register their sub-commands here (word2vec, neighbors, ...).
     return parser
 
 

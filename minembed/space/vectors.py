@@ -56,7 +56,10 @@ class KeyedVectors:
         try:
             return self.key_to_index[word]
         except (KeyError, TypeError):
-            raise KeyError(f"word {word!r} is not in the vocabulary") from None
+            hint = ""  # "King" when only "king" was kept (a lowercased corpus): say so
+            if isinstance(word, str) and word.lower() != word and word.lower() in self.key_to_index:
+                hint = f"; did you mean {word.lower()!r}?"
+            raise KeyError(f"word {word!r} is not in the vocabulary{hint}") from None
 
     def get_vector(self, word, norm: bool = False) -> np.ndarray:
         i = self.get_index(word)

@@ -84,7 +84,8 @@ class Word2Vec:
 
     Parameters (gensim's names and defaults, except ``workers=1``):
         sentences: re-iterable of token lists (``load_corpus(...)``, a list of lists, ``TokenizedLines``).
-        corpus_file: or the path of a text file with one whitespace-tokenized sentence per line.
+        corpus_file: or the path of a text file with one whitespace-tokenized sentence per line
+            (or a ``load_corpus(path, lowercase=True)`` / ``tokenizer=`` :class:`~minembed.datasets.Corpus`).
             Its ids are then kept in a temporary file and streamed block by block during training
             (memory holds the offsets only, as gensim holds nothing of a corpus_file); the ids of
             ``sentences`` are kept in memory (4 bytes a token).
@@ -156,7 +157,7 @@ class Word2Vec:
         if corpus_file is not None:
             from ..datasets.corpus import Corpus, _resolve
 
-            return Corpus(_resolve(corpus_file))
+            return corpus_file if isinstance(corpus_file, Corpus) else Corpus(_resolve(corpus_file))
         if sentences is not None and isinstance(sentences, Iterator):
             raise TypeError("sentences must be re-iterable (a list, load_corpus(...), TokenizedLines), not a "
                             "one-shot generator: training passes over it more than once")
