@@ -73,6 +73,20 @@ def test_one_line_corpus_comes_in_sentences_of_10000_tokens_like_gensim(tmp_path
     assert list(Corpus([path], max_sentence_length=7_000)) == [expected[i:i + 7_000] for i in range(0, 25_003, 7_000)]
 
 
+def test_sentences_are_those_of_gensims_line_sentence(tmp_path):
+    gensim_word2vec = pytest.importorskip("gensim.models.word2vec", reason="gensim is the oracle (dev extra)")
+    path = tmp_path / "mixed.txt"
+    one_line = _one_line_corpus(tmp_path / "tmp", 23_456)
+    path.write_text("short line\n\n" + one_line.strip() + "\n  another   one \n", encoding="utf-8")
+    assert list(Corpus([path], block_bytes=500)) == list(gensim_word2vec.LineSentence(str(path)))
+
+
+def test_text8_prefix_comes_in_10000_token_sentences(shared_data):
+    lengths = [len(s) for s in load_corpus(shared_data / "corpus" / "text8_prefix")]
+    assert sum(lengths) == 2_139_748  # the token count in shared/data/README.md
+    assert lengths[:-1] == [10_000] * 213 and lengths[-1] == 9_748
+
+
 def test_long_line_is_read_in_pieces_of_bounded_size(tmp_path):
     path = tmp_path / "text8ish"
     text = _one_line_corpus(path, 5_000)

@@ -24,6 +24,8 @@ class Corpus:
     whole: it is read ``block_bytes`` at a time and cut after the last whitespace of each block, so
     the tokens are exactly those of the whole line; only a single token longer than a block makes
     a piece grow past it. Each pass re-opens the files, so a training loop can iterate once per epoch.
+    The sentences are gensim's (tested against ``LineSentence``), so word2vec's context windows stop
+    at the same 10,000-token boundaries as gensim's; where the blocks are cut changes nothing.
 
     ``tokenizer`` (default ``str.split``) turns a piece of text into tokens; it must never make a
     token across whitespace (``minembed.text.tokenize`` and ``str.split`` do not), so cutting a line
