@@ -74,23 +74,72 @@ def test_tsne_gradient_equals_finite_differences_of_kl(rng, c):
     np.testing.assert_allclose(g, num, rtol=1e-6, atol=1e-9)
 
 
-def test_tsne_separates_well_separated_clusters(rng):
-    centers = rng.standard_normal((3, 10)) * 20
-    labels = np.repeat(np.arange(3), 40)
-    x = centers[labels] + rng.standard_normal((120, 10))
+def _blobs(rng, n_clusters, size, dim=10):
+    """Gaussian blobs (unit noise) around centres spread 20 apart: (N, dim) points and (N,) labels."""
+    centers = rng.standard_normal((n_clusters, dim)) * 20
+    labels = np.repeat(np.arange(n_clusters), size)
+    return centers[labels] + rng.standard_normal((n_clusters * size, dim)), labels
+
+
+def _cluster_margin(y, labels):
+    """Closest pair of map points from different clusters / largest distance of a point from its cluster's mean.
+
+    Above 1, every point is nearer its own cluster than any other point of another cluster is; a map in
+    which one point sits beside a foreign cluster scores near 0.
+    """
+    d = np.sqrt(((y[:, None] - y[None]) ** 2).sum(-1))
+    between = d[labels[:, None] != labels[None, :]].min()
+    radius = max(np.linalg.norm(y[labels == g] - y[labels == g].mean(0), axis=1).max() for g in np.unique(labels))
+    return between / radius
+
+
+def _knn_overlap(x, y, k):
+    """Mean fraction of each point's k nearest neighbours in x that are also among its k nearest in y."""
+    def knn(a):
+        d = ((a[:, None] - a[None]) ** 2).sum(-1)
+        np.fill_diagonal(d, np.inf)
+        return np.argsort(d, 1, kind="stable")[:, :k]
+    return np.mean([len(set(a) & set(b)) / k for a, b in zip(knn(x), knn(y), strict=True)])
+
+
+# What t-SNE guarantees on well-separated blobs is the cluster structure, not coordinates: the map is
+# a chaotic function of P, and P's last bits depend on the BLAS kernel that computed the distances
+# (OPENBLAS_CORETYPE) and on MINEMBED_JIT. So the test asserts margins with wide slack: over 30 data
+# sets per case, under both BLAS kernels, the fixed code's margin was >= 3.9 (asserted: 2) and its
+# 10-NN overlap >= 0.54 (asserted: 0.45; a random layout inside each cluster gives 10/39 = 0.26).
+# The seeded cases failed before the fix under both kernels: seed 9 (margin 0.05) because the
+# exaggerated phase's velocity was carried into the final phase, seed 4 (margin 0.02) because a fixed
+# learning rate of 200 is far too large for 60 points.
+@pytest.mark.parametrize("seed,n_clusters,size,perplexity,learning_rate", [
+    (12345, 3, 40, 15, "auto"),  # the conftest rng: the case that flipped with OPENBLAS_CORETYPE
+    (9, 3, 40, 15, 200.0),
+    (4, 4, 15, 5, "auto"),
+])
+def test_tsne_separates_well_separated_clusters(seed, n_clusters, size, perplexity, learning_rate):
+    x, labels = _blobs(np.random.default_rng(seed), n_clusters, size)
     history = []
-    y = viz.tsne(x, perplexity=15, n_iter=700, seed=0, history=history)
-    assert y.shape == (120, 2) and np.isfinite(y).all()
-    d = ((y[:, None] - y[None]) ** 2).sum(-1)
-    np.fill_diagonal(d, np.inf)
-    assert (labels[d.argmin(1)] == labels).all()  # every point's map neighbour is in its cluster
-    cent = np.array([y[labels == g].mean(0) for g in range(3)])
-    spread = max(np.linalg.norm(y[labels == g] - cent[g], axis=1).mean() for g in range(3))
-    gaps = [np.linalg.norm(cent[a] - cent[b]) for a in range(3) for b in range(a + 1, 3)]
-    assert min(gaps) > 3 * spread
+    y = viz.tsne(x, perplexity=perplexity, n_iter=700, learning_rate=learning_rate, seed=0, history=history)
+    assert y.shape == (len(x), 2) and np.isfinite(y).all()
+    assert _cluster_margin(y, labels) > 2.0
+    if size == 40:  # clusters large enough for neighbours inside a cluster to mean something
+        assert _knn_overlap(x, y, 10) > 0.45
     assert history[-1][1] < history[0][1]  # KL went down
-    again = viz.tsne(x, perplexity=15, n_iter=700, seed=0)
-    np.testing.assert_array_equal(y, again)  # deterministic
+    again = viz.tsne(x, perplexity=perplexity, n_iter=700, learning_rate=learning_rate, seed=0)
+    np.testing.assert_array_equal(y, again)  # deterministic (same process, same BLAS)
+
+
+def test_tsne_learning_rate_auto_is_scikit_learns_rule(rng):
+    x = rng.standard_normal((40, 5))
+    for n_rows, rate in ((40, 50.0), (30, 50.0)):  # max(N / 12 / 4, 50): the floor for small N
+        auto = viz.tsne(x[:n_rows], perplexity=5, n_iter=60, exaggeration_iter=30)
+        fixed = viz.tsne(x[:n_rows], perplexity=5, n_iter=60, exaggeration_iter=30, learning_rate=rate)
+        np.testing.assert_array_equal(auto, fixed)
+    big = viz.tsne(x, perplexity=5, n_iter=60, exaggeration_iter=30, early_exaggeration=0.1)  # 40 / 0.4 = 100
+    np.testing.assert_array_equal(big, viz.tsne(x, perplexity=5, n_iter=60, exaggeration_iter=30,
+                                                early_exaggeration=0.1, learning_rate=100.0))
+    for bad in (0.0, -1.0, "fast"):
+        with pytest.raises(ValueError, match="learning_rate"):
+            viz.tsne(x, perplexity=5, learning_rate=bad)
 
 
 def test_tsne_bad_input():

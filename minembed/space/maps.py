@@ -61,7 +61,7 @@ def joint_affinities(x, perplexity: float) -> np.ndarray:
 
 
 def tsne(x, n_components: int = 2, perplexity: float | None = None, n_iter: int = 1000,
-         learning_rate: float = 200.0, early_exaggeration: float = 12.0, exaggeration_iter: int = 250,
+         learning_rate: float | str = "auto", early_exaggeration: float = 12.0, exaggeration_iter: int = 250,
          init: str = "pca", seed: int | None = 0, rng: np.random.Generator | None = None,
          verbose: bool = False, history: list | None = None) -> np.ndarray:
     """t-SNE map of the rows of ``x`` (N, D) -> (N, n_components) float64.
@@ -72,7 +72,9 @@ def tsne(x, n_components: int = 2, perplexity: float | None = None, n_iter: int 
         n_iter: gradient steps. The first ``exaggeration_iter`` multiply P by
             ``early_exaggeration`` (clusters form tight and move freely) with momentum 0.5;
             later steps use P itself and momentum 0.8.
-        learning_rate: step size eta.
+        learning_rate: step size eta, or ``"auto"``: ``max(N / early_exaggeration / 4, 50)``, scikit-learn's
+            default (after Belkina et al. 2019). A fixed 200 is far too large for a few hundred points: the
+            exaggerated phase never settles and small maps end in poor local minima.
         init: ``"pca"`` (first PCA axes scaled to std 1e-4: stable from run to run) or ``"random"``
             (N(0, 1e-4) as in the 2008 paper).
         seed / rng: randomness for the random init.
@@ -86,6 +88,12 @@ def tsne(x, n_components: int = 2, perplexity: float | None = None, n_iter: int 
         gains  = where(sign(grad) != sign(update), gains + 0.2, gains * 0.8)
         update = momentum * update - learning_rate * gains * grad
         y     += update;  y -= y.mean(0)
+
+    When the exaggeration ends, ``update`` and ``gains`` restart from rest (0 and 1), as in
+    scikit-learn. Carried over, the exaggerated phase's last velocity (several map units a step
+    while it oscillates) is amplified by momentum 0.8 and throws points across the map, where
+    some stay stuck beside another cluster: which points depended on the last bits of P, so on
+    the BLAS build that computed the distances.
     """
     x = as_vectors(x, "x")
     if x.ndim != 2 or x.shape[0] < 3:
@@ -95,6 +103,10 @@ def tsne(x, n_components: int = 2, perplexity: float | None = None, n_iter: int 
         perplexity = min(30.0, (n - 1) / 3.0)
     if not 1.0 <= perplexity < n:
         raise ValueError(f"perplexity must be in [1, N) = [1, {n}), got {perplexity}")
+    if isinstance(learning_rate, str) and learning_rate == "auto":
+        learning_rate = max(n / early_exaggeration / 4.0, 50.0)
+    elif isinstance(learning_rate, str) or not learning_rate > 0:
+        raise ValueError(f"learning_rate must be a positive number or 'auto', got {learning_rate!r}")
     if init not in ("pca", "random"):
         raise ValueError(f"init must be 'pca' or 'random', got {init!r}")
     p = joint_affinities(x, perplexity)
@@ -106,6 +118,9 @@ def tsne(x, n_components: int = 2, perplexity: float | None = None, n_iter: int 
     update = np.zeros_like(y)
     gains = np.ones_like(y)
     for it in range(n_iter):
+        if it == exaggeration_iter:  # the second phase starts from rest (see the docstring)
+            update = np.zeros_like(y)
+            gains = np.ones_like(y)
         exaggerate = it < exaggeration_iter
         grad, _ = tsne_gradient(y, p, early_exaggeration if exaggerate else 1.0)
         momentum = 0.5 if exaggerate else 0.8
