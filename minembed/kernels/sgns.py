@@ -43,11 +43,18 @@ window and the noise words, in that order, exactly as in word2vec.c.
 Threads (Hogwild): with ``workers > 1`` each thread takes every ``workers``-th chunk and updates
 the shared tables without locks. Updates can interleave, so results differ from run to run;
 with one worker the order is fixed and a seed gives bit-identical vectors.
+
+In this file: the tables (``cum_table``, ``keep_thresholds``, ``huffman_tree``, ...); ``SGNSJob``,
+everything one training call reads, printable; ``train_chunks_reference``, the textbook loop over
+sentences, words and targets in plain Python/NumPy; ``_train_chunks``, the same loop compiled by
+Numba, element by element; and ``train_chunks``, which checks a job and runs one or the other
+(the reference when ``MINEMBED_JIT=0``). ``tests/test_kernels_sgns.py`` holds them equal.
 """
 from __future__ import annotations
 
 import heapq
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import prange
@@ -192,6 +199,158 @@ def sg_ns_step_reference(syn0, syn1neg, contexts, centers, negatives, alpha):
     return loss
 
 
+# ------------------------------------------------------------------ what one training call needs
+class SGNSJob(NamedTuple):
+    """Everything :func:`train_chunks` reads: a block of the corpus, the tables it updates, the
+    sampling tables and the settings. Print it to see what a training call is about to do.
+
+    Corpus block (sentence ``s`` is ``ids[offsets[s]:offsets[s + 1]]``; chunk ``c`` is sentences
+    ``bounds[c]:bounds[c + 1]`` and draws its random numbers from ``seeds[c]``):
+        ids (N,) int32 in [0, V);  offsets (S+1,) int64 from 0 to N;  bounds (C+1,) int64;  seeds (C,) uint64.
+    Parameters, updated in place:
+        syn0 (V, D) float32 input vectors;  syn1 (V-1, D) float32 hierarchical-softmax inner nodes
+        ((0, D) when ``hs`` is off);  syn1neg (V, D) float32 negative-sampling output vectors
+        ((0, D) when ``negative`` is 0).
+    Tables (built once per vocabulary by the functions above):
+        keep (V,) int64 from :func:`keep_thresholds`;  cum (V,) int64 from :func:`cum_table` and
+        guide from :func:`guide_table` (noise words);  codes (V, L) uint8, points (V, L) int32 and
+        lengths (V,) int32 from :func:`huffman_tree`;  sig, nlogsig from :func:`sigmoid_tables`.
+    Settings:
+        sg (skip-gram, else CBOW), cbow_mean, hs, negative (noise words per example), window;
+        the learning rate falls linearly from alpha0 to alpha1 over ``total_words`` words, and this
+        block starts ``done_before`` words into that schedule.
+    """
+
+    ids: np.ndarray
+    offsets: np.ndarray
+    bounds: np.ndarray
+    seeds: np.ndarray
+    syn0: np.ndarray
+    syn1: np.ndarray
+    syn1neg: np.ndarray
+    keep: np.ndarray
+    cum: np.ndarray
+    guide: np.ndarray
+    codes: np.ndarray
+    points: np.ndarray
+    lengths: np.ndarray
+    sig: np.ndarray
+    nlogsig: np.ndarray
+    sg: bool
+    cbow_mean: bool
+    hs: bool
+    negative: int
+    window: int
+    alpha0: float
+    alpha1: float
+    done_before: float
+    total_words: float
+
+    def __repr__(self) -> str:
+        parts = []
+        for name, value in zip(self._fields, self, strict=True):
+            if isinstance(value, np.ndarray):
+                parts.append(f"{name}={value.dtype}{list(value.shape)}")
+            else:
+                parts.append(f"{name}={value!r}")
+        return "SGNSJob(" + ", ".join(parts) + ")"
+
+
+def learning_rate(job: SGNSJob, position) -> float:
+    """The learning rate at word ``position`` of the block: linear decay by corpus position (so it
+    does not depend on how chunks meet threads), never below ``alpha1``."""
+    frac = (job.done_before + position) / job.total_words
+    return max(job.alpha1, job.alpha0 - (job.alpha0 - job.alpha1) * frac)
+
+
+# ------------------------------------------------------------------ reference: the textbook loop
+def _lcg(seed: int):
+    """word2vec.c's random numbers as an endless iterator: the 64-bit state steps as
+    ``state = state * 25214903917 + 11 (mod 2**64)`` and each number is its top 31 bits."""
+    state = int(seed)
+    while True:
+        state = (state * 25214903917 + 11) % 2**64
+        yield state >> 33
+
+
+def _train_target_reference(h, e, out, t, label, alpha):
+    """One target row ``out[t]`` with label 0 or 1: returns the loss, updates ``out[t]`` and adds the
+    gradient for ``h`` into ``e`` (computed with the row as it was before the update)."""
+    x = float(h @ out[t])
+    s = float(sigmoid_clipped(x))                      # exactly 0 or 1 beyond |x| >= 6, as in the kernel
+    loss = float(np.logaddexp(0.0, -x if label else x))  # -log sigma(x) or -log sigma(-x), exact
+    g = np.float32(alpha * (label - s))
+    e += g * out[t]
+    out[t] += g * h
+    return loss
+
+
+def _train_example_reference(job: SGNSJob, h, center, alpha, rand):
+    """All targets of one example whose input vector is ``h``: the centre's Huffman path (``hs``),
+    then the centre and ``negative`` noise words (a noise word equal to the centre is skipped).
+    Returns (loss, e), where ``e`` is what the input side must add."""
+    e = np.zeros_like(h)
+    loss = 0.0
+    if job.hs:
+        for k in range(job.lengths[center]):
+            loss += _train_target_reference(h, e, job.syn1, job.points[center, k], 1 - int(job.codes[center, k]),
+                                            alpha)
+    if job.negative > 0:
+        loss += _train_target_reference(h, e, job.syn1neg, center, 1, alpha)
+        for _ in range(job.negative):
+            noise = int(np.searchsorted(job.cum, next(rand), side="right"))  # first i with cum[i] > r
+            if noise != center:
+                loss += _train_target_reference(h, e, job.syn1neg, noise, 0, alpha)
+    return loss, e
+
+
+def train_chunks_reference(job: SGNSJob, first: int = 0, stop: int | None = None, progress=None) -> tuple[float, int]:
+    """Train on chunks ``first:stop`` one after another: the readable definition of the kernel.
+
+    Same random numbers, in the same order (per sentence: one per word for subsampling, then one per
+    kept word for its reduced window, then ``negative`` per example for the noise words), the same
+    examples and the same updates as :func:`train_chunks` with one worker. Two differences, each of
+    the size of float32 rounding: sigma and the loss are computed exactly here (the kernel
+    interpolates a table, error < 1e-7), and dot products are summed in NumPy's order (the kernel is
+    compiled with ``fastmath``). After one epoch on a small corpus the vectors agree to ~1e-6
+    (``tests/test_kernels_sgns.py``). Returns (sum of losses, number of examples); ``progress[0]``
+    gets the words done after each chunk.
+    """
+    stop = len(job.bounds) - 1 if stop is None else stop
+    syn0, window = job.syn0, job.window
+    loss, examples, words_done = 0.0, 0, 0
+    for c in range(first, stop):
+        rand = _lcg(job.seeds[c])
+        for s in range(job.bounds[c], job.bounds[c + 1]):
+            start, end = job.offsets[s], job.offsets[s + 1]
+            alpha = learning_rate(job, start)
+            sent = [int(w) for w in job.ids[start:end] if next(rand) < job.keep[w]]  # subsampling
+            for i, center in enumerate(sent):
+                reach = window - next(rand) % window  # reduced window: 1..window words each side
+                context = sent[max(0, i - reach):i] + sent[i + 1:i + reach + 1]
+                if job.sg:  # each context word's input vector predicts the centre
+                    for ctx in context:
+                        lo_, e = _train_example_reference(job, syn0[ctx].copy(), center, alpha, rand)
+                        syn0[ctx] += e
+                        loss += lo_
+                        examples += 1
+                elif context:  # CBOW: the sum (or mean) of the context vectors predicts the centre
+                    h = np.zeros(syn0.shape[1], dtype=syn0.dtype)
+                    for ctx in context:
+                        h += syn0[ctx]
+                    if job.cbow_mean:
+                        h *= np.float32(1.0 / len(context))
+                    lo_, e = _train_example_reference(job, h, center, alpha, rand)
+                    for ctx in context:  # every context word takes all of e
+                        syn0[ctx] += e
+                    loss += lo_
+                    examples += 1
+        words_done += int(job.offsets[job.bounds[c + 1]] - job.offsets[job.bounds[c]])
+        if progress is not None:
+            progress[0] = words_done
+    return loss, examples
+
+
 # ------------------------------------------------------------------------------ kernel
 @jit(nogil=True, cache=True, inline="always")
 def _rand(state):
@@ -257,13 +416,19 @@ def _output_layer(h, e, center, syn1, syn1neg, hs, negative, cum, guide, gshift,
 
 
 @jit(nogil=True, cache=True, fastmath=True)
-def _train_chunks(ids, offsets, bounds, seeds, first, stop, step, syn0, syn1, syn1neg, keep, cum, guide, codes, points,
-                  lengths, sg, cbow_mean, hs, negative, window, alpha0, alpha1, done_before, total_words, sig,
-                  nlogsig, max_len, progress, slot):
-    """Train on chunks ``first, first + step, ... < stop``; chunk c is sentences
-    ``bounds[c]:bounds[c + 1]`` with seed ``seeds[c]``. Returns (loss sum, examples). After each
-    chunk, ``progress[slot]`` holds the words this thread has done (read by the progress bar)."""
+def _train_chunks(job, first, stop, step, progress, slot):
+    """Train on chunks ``first, first + step, ... < stop`` of ``job``. Returns (loss sum, examples).
+    After each chunk, ``progress[slot]`` holds the words this thread has done (read by the progress bar)."""
+    # every field as a local: the loops below read plain arrays and scalars, as LLVM optimises best
+    ids, offsets, bounds, seeds = job.ids, job.offsets, job.bounds, job.seeds
+    syn0, syn1, syn1neg, keep, cum, guide = job.syn0, job.syn1, job.syn1neg, job.keep, job.cum, job.guide
+    codes, points, lengths, sig, nlogsig = job.codes, job.points, job.lengths, job.sig, job.nlogsig
+    sg, cbow_mean, hs, negative, window = job.sg, job.cbow_mean, job.hs, job.negative, job.window
+    alpha0, alpha1, done_before, total_words = job.alpha0, job.alpha1, job.done_before, job.total_words
     dim = syn0.shape[1]
+    max_len = 1
+    for s in range(offsets.shape[0] - 1):
+        max_len = max(max_len, offsets[s + 1] - offsets[s])
     h = np.empty(dim, dtype=syn0.dtype)
     e = np.empty(dim, dtype=syn0.dtype)
     sent = np.empty(max_len, dtype=np.int64)
@@ -278,7 +443,7 @@ def _train_chunks(ids, offsets, bounds, seeds, first, stop, step, syn0, syn1, sy
     for c in range(first, stop, step):
         state = seeds[c]
         for s in range(bounds[c], bounds[c + 1]):
-            # linear decay by corpus position, so it does not depend on how chunks meet threads
+            # linear decay by corpus position (learning_rate), so it does not depend on how chunks meet threads
             frac = (done_before + offsets[s]) / total_words
             alpha = max(alpha1, alpha0 - (alpha0 - alpha1) * frac)
             n = 0
@@ -302,8 +467,8 @@ def _train_chunks(ids, offsets, bounds, seeds, first, stop, step, syn0, syn1, sy
                         for d in range(dim):
                             h[d] = syn0[ctx, d]
                             e[d] = 0.0
-                        lo_, state = _output_layer(h, e, center, syn1, syn1neg, hs, negative, cum, guide, gshift, codes,
-                                                   points, lengths, alpha, sig, nlogsig, state)
+                        lo_, state = _output_layer(h, e, center, syn1, syn1neg, hs, negative, cum, guide, gshift,
+                                                   codes, points, lengths, alpha, sig, nlogsig, state)
                         loss += lo_
                         examples += 1
                         for d in range(dim):
@@ -324,8 +489,8 @@ def _train_chunks(ids, offsets, bounds, seeds, first, stop, step, syn0, syn1, sy
                         inv = np.float32(1.0 / count)
                         for d in range(dim):
                             h[d] *= inv
-                    lo_, state = _output_layer(h, e, center, syn1, syn1neg, hs, negative, cum, guide, gshift, codes,
-                                               points, lengths, alpha, sig, nlogsig, state)
+                    lo_, state = _output_layer(h, e, center, syn1, syn1neg, hs, negative, cum, guide, gshift,
+                                               codes, points, lengths, alpha, sig, nlogsig, state)
                     loss += lo_
                     examples += 1
                     for j in range(lo, hi):
@@ -339,36 +504,28 @@ def _train_chunks(ids, offsets, bounds, seeds, first, stop, step, syn0, syn1, sy
 
 
 @jit(nogil=True, cache=True, fastmath=True, parallel=True)
-def _train_chunks_parallel(ids, offsets, bounds, seeds, first, stop, workers, syn0, syn1, syn1neg, keep, cum, guide,
-                           codes, points, lengths, sg, cbow_mean, hs, negative, window, alpha0, alpha1, done_before,
-                           total_words, sig, nlogsig, max_len, progress, losses, counts):
+def _train_chunks_parallel(job, first, stop, workers, progress, losses, counts):
     # Hogwild: thread t takes chunks first + t, first + t + workers, ...; no locks on the tables, no
     # barrier until the end. Progress slots are 8 int64 (one cache line) apart: no false sharing.
     for t in prange(workers):
-        lo_, n = _train_chunks(ids, offsets, bounds, seeds, first + t, stop, workers, syn0, syn1, syn1neg, keep,
-                               cum, guide, codes, points, lengths, sg, cbow_mean, hs, negative, window, alpha0, alpha1,
-                               done_before, total_words, sig, nlogsig, max_len, progress, 8 * t)
+        lo_, n = _train_chunks(job, first + t, stop, workers, progress, 8 * t)
         losses[t] = lo_
         counts[t] = n
 
 
-def train_chunks(ids, offsets, bounds, seeds, first, stop, workers, syn0, syn1, syn1neg, keep, cum, guide, codes,
-                 points, lengths, sg, cbow_mean, hs, negative, window, alpha0, alpha1, done_before, total_words, sig,
-                 nlogsig, progress=None) -> tuple[float, int]:
-    """Checked entry point: train on chunks ``first:stop`` with ``workers`` Hogwild threads.
-
-    ids (N,) int32 in [0, V); offsets (S+1,) int64 from 0 to N; bounds (C+1,) int64 sentence
-    indices; seeds (C,) uint64; syn0/syn1neg (V, D) and syn1 (V, D) float32 (syn1 may be (0, D)
-    when hs is off); keep (V,) int64; cum (V,) int64; codes/points (V, L); lengths (V,).
-    Returns (sum of losses, number of examples), summed over threads in float64. ``progress``
-    (int64, at least ``8 * workers`` entries) receives each thread's words done at ``8 * t`` while it
-    runs; the call releases the GIL, so another Python thread can show it.
-    """
+def _checked(job: SGNSJob) -> SGNSJob:
+    """Validate a job (Numba does no bounds checks) and fix the types of its settings, so every call
+    reuses one compiled signature. Raises ValueError/TypeError/IndexError naming the problem."""
+    if not isinstance(job, SGNSJob):
+        raise TypeError(f"train_chunks needs an SGNSJob, got {type(job).__name__}")
+    ids, offsets, bounds, seeds = job.ids, job.offsets, job.bounds, job.seeds
+    syn0, syn1, syn1neg = job.syn0, job.syn1, job.syn1neg
+    hs, negative, window = bool(job.hs), int(job.negative), int(job.window)
     v, dim = syn0.shape
     for name, a in (("syn0", syn0), ("syn1", syn1), ("syn1neg", syn1neg)):
         if a.dtype != np.float32 or a.ndim != 2 or a.shape[1] != dim or not a.flags.c_contiguous:
             raise ValueError(f"{name} must be a C-contiguous float32 (rows, {dim}) array, got {a.dtype} {a.shape}")
-    if syn1neg.shape[0] != (v if negative > 0 else syn1neg.shape[0]) or (hs and syn1.shape[0] < v - 1):
+    if (negative > 0 and syn1neg.shape[0] != v) or (hs and syn1.shape[0] < v - 1):
         raise ValueError("output tables are too small for the vocabulary")
     if ids.dtype != np.int32 or offsets.dtype != np.int64 or bounds.dtype != np.int64 or seeds.dtype != np.uint64:
         raise TypeError("ids int32, offsets int64, bounds int64 and seeds uint64 are required")
@@ -376,37 +533,64 @@ def train_chunks(ids, offsets, bounds, seeds, first, stop, workers, syn0, syn1, 
         raise IndexError(f"word ids must be in [0, {v}), got {ids.min()}..{ids.max()}")
     if offsets[0] != 0 or offsets[-1] != len(ids) or np.any(np.diff(offsets) < 0):
         raise ValueError("offsets must be non-decreasing from 0 to len(ids)")
-    if bounds[0] < 0 or bounds[-1] > len(offsets) - 1 or np.any(np.diff(bounds) < 0) or len(seeds) < len(bounds) - 1:
+    if (len(bounds) < 1 or bounds[0] < 0 or bounds[-1] > len(offsets) - 1 or np.any(np.diff(bounds) < 0)
+            or len(seeds) < len(bounds) - 1):
         raise ValueError("chunk bounds must be non-decreasing sentence indices, one seed per chunk")
-    if not 0 <= first <= stop <= len(bounds) - 1:
-        raise ValueError(f"chunk range {first}:{stop} is outside 0:{len(bounds) - 1}")
-    if window < 1 or negative < 0 or workers < 1 or not (hs or negative):
-        raise ValueError("window >= 1, negative >= 0, workers >= 1 and hs or negative are required")
-    if len(keep) != v or (negative > 0 and (len(cum) != v or cum[-1] != CUM_TABLE_DOMAIN)):
-        raise ValueError("keep and cum tables must have one entry per vocabulary word")
+    if window < 1 or negative < 0 or not (hs or negative):
+        raise ValueError("window >= 1, negative >= 0 and hs or negative are required")
+    if not job.total_words > 0:
+        raise ValueError(f"total_words must be > 0, got {job.total_words!r}")
+    keep, cum, guide = job.keep, job.cum, job.guide
+    if keep.dtype != np.int64 or len(keep) != v:
+        raise ValueError("keep must be keep_thresholds(counts, sample): int64, one entry per vocabulary word")
+    if negative > 0 and (cum.dtype != np.int64 or len(cum) != v or cum[-1] != CUM_TABLE_DOMAIN):
+        raise ValueError("cum must be cum_table(counts): int64, one entry per vocabulary word")
     if negative > 0 and (guide.dtype != np.int32 or len(guide) < 3 or (len(guide) - 1) & (len(guide) - 2)
                          or guide.min() < 0 or guide.max() >= v):
         raise ValueError("guide must be guide_table(cum)")
+    codes, points, lengths = job.codes, job.points, job.lengths
     if hs and (lengths.shape[0] != v or codes.shape != points.shape or codes.shape[0] != v
+               or lengths.max(initial=0) > codes.shape[1]
                or (points.size and (points.min() < 0 or points.max() >= syn1.shape[0]))):
         raise ValueError("Huffman codes/points do not match the vocabulary")
     if not hs:  # the kernel never reads them; keep the types fixed for the compiled signature
         codes, points, lengths = codes[:0], points[:0], lengths[:0]
+    return job._replace(codes=codes, points=points, lengths=lengths, sg=bool(job.sg), cbow_mean=bool(job.cbow_mean),
+                        hs=hs, negative=negative, window=window, alpha0=float(job.alpha0), alpha1=float(job.alpha1),
+                        done_before=float(job.done_before), total_words=float(job.total_words))
+
+
+def train_chunks(job: SGNSJob, first: int = 0, stop: int | None = None, workers: int = 1,
+                 progress=None) -> tuple[float, int]:
+    """Checked entry point: train on chunks ``first:stop`` (default: all) of ``job`` with ``workers``
+    Hogwild threads; :func:`train_chunks_reference` when ``MINEMBED_JIT=0`` (one chunk after another,
+    whatever ``workers`` is).
+
+    Returns (sum of losses, number of examples), summed over threads in float64. ``progress``
+    (int64, at least ``8 * workers`` entries) receives each thread's words done at ``8 * t`` while it
+    runs; the call releases the GIL, so another Python thread can show it.
+    """
+    from .jit import jit_enabled
+
+    job = _checked(job)
+    n_chunks = len(job.bounds) - 1
+    stop = n_chunks if stop is None else stop
+    if not 0 <= first <= stop <= n_chunks:
+        raise ValueError(f"chunk range {first}:{stop} is outside 0:{n_chunks}")
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
     if progress is None:
         progress = np.zeros(8 * workers, dtype=np.int64)
     if progress.dtype != np.int64 or progress.shape[0] < 8 * workers:
         raise ValueError("progress must be an int64 array of at least 8 * workers entries")
-    max_len = int(np.diff(offsets).max()) if len(offsets) > 1 else 0
-    args = (ids, offsets, bounds, seeds)
-    rest = (syn0, syn1, syn1neg, keep, cum, guide, codes, points, lengths, bool(sg), bool(cbow_mean), bool(hs),
-            int(negative), int(window), float(alpha0), float(alpha1), float(done_before), float(total_words), sig,
-            nlogsig, max(max_len, 1))
+    if not jit_enabled():
+        return train_chunks_reference(job, int(first), int(stop), progress)
     if workers == 1:
-        loss, n = _train_chunks(*args, int(first), int(stop), 1, *rest, progress, 0)
+        loss, n = _train_chunks(job, int(first), int(stop), 1, progress, 0)
         return float(loss), int(n)
     losses = np.zeros(workers, dtype=np.float64)
     counts = np.zeros(workers, dtype=np.int64)
-    _train_chunks_parallel(*args, int(first), int(stop), int(workers), *rest, progress, losses, counts)
+    _train_chunks_parallel(job, int(first), int(stop), int(workers), progress, losses, counts)
     return float(losses.sum()), int(counts.sum())
 
 

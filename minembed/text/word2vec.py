@@ -19,13 +19,14 @@ works as a gensim user expects. Where minembed differs from gensim:
 * Vocabulary is built once (no ``build_vocab(update=True)``); ``train()`` may be called again
   to continue training with the same vocabulary (new words are ignored).
 
-Training is done by the Numba kernel (:func:`minembed.kernels.sgns.train_chunks`). The readable
-NumPy mini-batch version of the same algorithm (``implementation="numpy"``, also used when
-``MINEMBED_JIT=0``) is what lesson 03 walks through; it is ~100x slower.
+Training is done by the Numba kernel (:func:`minembed.kernels.sgns.train_chunks`); with
+``MINEMBED_JIT=0`` its plain-Python reference (:func:`minembed.kernels.sgns.train_chunks_reference`:
+the same random numbers, examples and updates, one at a time) runs instead. ``implementation="numpy"``
+is a different, vectorised mini-batch trainer (each batch's examples see the parameters from before
+the batch): the version lesson 03 builds up to.
 """
 from __future__ import annotations
 
-import functools
 import math
 import threading
 import time
@@ -34,7 +35,6 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..kernels import sgns
-from ..kernels.jit import jit_enabled
 from ..progress import progress as progress_bar
 from ..space.vectors import WordVectors
 from .vocab import EncodedCorpus, Vocab, count_words
@@ -97,7 +97,7 @@ class Word2Vec:
         alpha, min_alpha: learning rate, decayed linearly over all epochs of a ``train()`` call.
         epochs: passes over the corpus.                    seed: randomness (initial vectors, sampling).
         workers: threads.                                  callbacks: objects with ``on_epoch_end(model)`` etc.
-        progress: show a tqdm bar (words/s, lr, loss).     implementation: "kernel" (Numba) or "numpy".
+        progress: show a tqdm bar (words/s, lr, loss).     implementation: "kernel" (Numba) or "numpy" (mini-batch).
 
     Passing a corpus builds the vocabulary and trains at once; otherwise call :meth:`build_vocab`
     and :meth:`train`. Raises ``ValueError`` for a bad setting before reading any data.
@@ -243,7 +243,7 @@ class Word2Vec:
         a0 = self.alpha if start_alpha is None else _check_float("start_alpha", start_alpha, 0.0, strict=True)
         a1 = self.min_alpha if end_alpha is None else _check_float("end_alpha", end_alpha, 0.0)
         callbacks = self.callbacks if callbacks is None else tuple(callbacks)
-        use_kernel = self.implementation == "kernel" and jit_enabled()
+        use_kernel = self.implementation == "kernel"
 
         n_words = encoded.n_ids
         bounds = _chunk_bounds(encoded.offsets, CHUNK_WORDS)
@@ -298,11 +298,15 @@ class Word2Vec:
             progress = np.zeros(8 * self.workers, dtype=np.int64)
             # the block as a corpus of its own (offsets and bounds from 0); the learning rate still
             # sees each word at its true position through done_before + w0
-            call = functools.partial(
-                sgns.train_chunks, encoded.read(w0, w1), offsets[s0:s1 + 1] - w0, bounds[c0:c1 + 1] - s0,
-                seeds[c0:c1], 0, c1 - c0, self.workers, self.wv.vectors, self.syn1, self.syn1neg, self.keep,
-                self.cum_table, self.guide, self.codes, self.points, self.code_lengths, self.sg, self.cbow_mean,
-                self.hs, self.negative, self.window, a0, a1, done_before + w0, total, sig, nlogsig, progress)
+            job = sgns.SGNSJob(
+                ids=encoded.read(w0, w1), offsets=offsets[s0:s1 + 1] - w0, bounds=bounds[c0:c1 + 1] - s0,
+                seeds=seeds[c0:c1], syn0=self.wv.vectors, syn1=self.syn1, syn1neg=self.syn1neg, keep=self.keep,
+                cum=self.cum_table, guide=self.guide, codes=self.codes, points=self.points, lengths=self.code_lengths,
+                sig=sig, nlogsig=nlogsig, sg=self.sg, cbow_mean=self.cbow_mean, hs=self.hs, negative=self.negative,
+                window=self.window, alpha0=a0, alpha1=a1, done_before=done_before + w0, total_words=total)
+
+            def call(job=job, progress=progress):
+                return sgns.train_chunks(job, workers=self.workers, progress=progress)
 
             def show(done_in_block, w0=w0):
                 nonlocal shown
@@ -311,7 +315,7 @@ class Word2Vec:
                 bar.set_postfix_str(self._postfix(ep, epochs, a0, a1, done_before + shown, n_words, 0.0, 0))
 
             loss, n = self._run_showing_progress(call, progress, show)
-            del call  # frees this block's ids before the next block is read
+            del call, job  # frees this block's ids before the next block is read
             loss_sum += loss
             examples += n
         bar.update(n_words - shown)
