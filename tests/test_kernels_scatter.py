@@ -31,12 +31,13 @@ def test_scatter_add_equals_np_add_at_with_duplicates(rng, dtype, n, v, d):
 
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
-def test_parallel_scatter_is_bit_identical_to_serial(rng, threads):
+@pytest.mark.parametrize("d", [40, 3])  # 3: blocks of 6 rows per thread (>= one 64-byte line)
+def test_parallel_scatter_is_bit_identical_to_serial(rng, threads, d):
     # Each row is owned by one thread and gets its additions in index order: same bits.
     idx = (rng.zipf(1.3, 30000) - 1) % 777
-    rows = rng.standard_normal((30000, 40)).astype(np.float32)
-    a = np.zeros((777, 40), np.float32)
-    b = np.zeros((777, 40), np.float32)
+    rows = rng.standard_normal((30000, d)).astype(np.float32)
+    a = np.zeros((777, d), np.float32)
+    b = np.zeros((777, d), np.float32)
     _scatter_add_rows_serial(a, idx, rows)
     _scatter_add_rows_parallel(b, idx, rows, threads)
     assert np.array_equal(a, b)
@@ -124,3 +125,30 @@ def test_segment_max_refuses_float_and_out_of_range_offsets():
 
 def test_reference_switch_is_read_from_environment():
     assert scatter.jit_enabled() in (True, False)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("v,d,p", [(0, 4, 0.5), (1, 1, 1.0), (50, 7, 0.0), (50, 7, 0.3), (300, 64, 1.0)])
+def test_zero_marked_rows_equals_reference(rng, dtype, v, d, p):
+    from minembed.kernels.scatter import zero_marked_rows, zero_marked_rows_reference
+
+    table = rng.standard_normal((v, d)).astype(dtype)
+    marked = rng.random(v) < p
+    expected, expected_marks = table.copy(), marked.copy()
+    zero_marked_rows_reference(expected, expected_marks)
+    hand = table.copy()
+    hand[np.flatnonzero(marked)] = 0  # the oracle, row by row
+    zero_marked_rows(table, marked)
+    np.testing.assert_array_equal(table, expected)
+    np.testing.assert_array_equal(table, hand)
+    assert not marked.any() and not expected_marks.any()  # the marks are consumed
+
+
+def test_zero_marked_rows_refuses_bad_marks():
+    from minembed.kernels.scatter import zero_marked_rows
+
+    table = np.ones((4, 2), np.float32)
+    for bad in (np.ones(4, np.int64), np.ones(3, bool), [True] * 4):
+        with pytest.raises(TypeError, match="bool array of shape"):
+            zero_marked_rows(table, bad)
+    assert table.all()

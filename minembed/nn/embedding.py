@@ -92,14 +92,13 @@ class _TableLayer(Module):
                 scatter_add_rows(values, inverse.ravel(), both_rows)
             elif w.grad is not None:
                 scatter_add_rows(w.grad, flat_ids, rows)
+                w.mark_rows(flat_ids)
                 return
             w.grad = RowSparseGrad(uniq, values, w.data.shape)
         else:
-            if w.grad is None:
-                w.grad = np.zeros_like(w.data)
-            elif isinstance(w.grad, RowSparseGrad):
-                w.grad = w.grad.to_dense()
-            scatter_add_rows(w.grad, flat_ids, rows)
+            # The kept buffer (see Parameter): only the rows marked here get zeroed by zero_grad().
+            scatter_add_rows(w.dense_grad(), flat_ids, rows)
+            w.mark_rows(flat_ids)
 
 
 class Embedding(_TableLayer):

@@ -14,9 +14,12 @@ call :meth:`Module.zero_grad` before each step.
 """
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 
 import numpy as np
+
+from ..kernels import zero_marked_rows
 
 
 class RowSparseGrad:
@@ -49,30 +52,87 @@ class Parameter:
 
     ``requires_grad=False`` freezes it: layers skip its gradient and optimizers skip it.
     ``grad`` is a dense array of ``data``'s shape, or a :class:`RowSparseGrad`.
+
+    Gradient memory. :meth:`zero_grad` sets ``grad`` to None (optimizers then skip the
+    parameter, as in PyTorch) but keeps the array, zeroed, for the next backward to add
+    into: a fresh (V, D) array every step would be paid for in page faults on all of it.
+    Clearing is cheap too: a layer that adds into a few rows only (Embedding's scatter-add)
+    gets the array from :meth:`dense_grad` and reports those rows with :meth:`mark_rows`;
+    ``zero_grad`` then zeroes just the marked rows, since every other row is still zero.
+    Any other write -- ``p.grad = g``, ``p.grad *= c``, :meth:`accumulate` -- counts as
+    touching every row. (Writing single elements, ``p.grad[i] = x``, is not seen: assign
+    the whole array instead.) An array that something else still refers to (a list of
+    past gradients, a view) is never reused, so values you kept do not change.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name")
+    __slots__ = ("data", "_grad", "requires_grad", "name", "_marked", "_spare")
 
     def __init__(self, data: np.ndarray, requires_grad: bool = True, name: str | None = None):
         self.data = np.asarray(data)
-        self.grad: np.ndarray | RowSparseGrad | None = None
         self.requires_grad = requires_grad
         self.name = name
+        self._spare: np.ndarray | None = None  # the zeroed array zero_grad kept, for the next backward
+        self.grad = None
 
     @property
     def shape(self) -> tuple[int, ...]:
         return self.data.shape
 
+    @property
+    def grad(self) -> np.ndarray | RowSparseGrad | None:
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        self._grad = value
+        # The rows of grad that may be non-zero: a (rows,) bool mask, or None for "any row"
+        # (a value from outside, or written by something that does not mark rows).
+        self._marked: np.ndarray | None = None
+
+    def dense_grad(self) -> np.ndarray:
+        """``grad`` as a dense array to add into, made if needed: the zeroed array kept by
+        :meth:`zero_grad` when there is one, else new zeros (a RowSparseGrad is densified).
+        A layer calls this, adds into some rows, then reports them with :meth:`mark_rows`."""
+        if self._grad is None:
+            spare, self._spare = self._spare, None
+            if spare is None or spare.shape != self.data.shape or spare.dtype != self.data.dtype:
+                spare = np.zeros_like(self.data)
+            self.grad = spare
+            if spare.ndim == 2:  # a fresh or zeroed array: no row written yet
+                self._marked = np.zeros(spare.shape[0], dtype=np.bool_)
+        elif isinstance(self._grad, RowSparseGrad):
+            self.grad = self._grad.to_dense()
+        return self._grad
+
+    def mark_rows(self, rows: np.ndarray) -> None:
+        """Record that rows ``rows`` (ints) of ``grad`` were added into since it was last zeroed."""
+        if self._marked is not None:
+            self._marked[rows] = True
+
     def accumulate(self, g: np.ndarray) -> None:
-        """``grad += g`` (allocating the first time). Skipped when frozen."""
+        """``grad += g`` (into the kept array, or new zeros, the first time). Skipped when frozen."""
         if not self.requires_grad:
             return
-        if self.grad is None:
-            self.grad = np.array(g, dtype=self.data.dtype, copy=True)
-        elif isinstance(self.grad, RowSparseGrad):
-            self.grad = self.grad.to_dense() + g
+        grad = self.dense_grad()
+        grad += g
+        self._marked = None  # g may be non-zero anywhere
+
+    def zero_grad(self) -> None:
+        """``grad = None``; its array is zeroed (only the marked rows, when rows were marked) and
+        kept for :meth:`dense_grad`, unless something else still refers to it."""
+        g, marked = self._grad, self._marked
+        self.grad = None
+        if not isinstance(g, np.ndarray) or g.shape != self.data.shape or g.dtype != self.data.dtype:
+            return
+        # References to g now: the local name and getrefcount's argument. A third one is the
+        # caller's (a kept gradient, or a view's .base): then the array is theirs, not reused.
+        if sys.getrefcount(g) > 2 or not (g.flags.owndata and g.flags.writeable and g.flags.c_contiguous):
+            return
+        if marked is not None and g.ndim == 2 and g.dtype in (np.float32, np.float64):
+            zero_marked_rows(g, marked)
         else:
-            self.grad += g
+            g.fill(0)
+        self._spare = g
 
     def __repr__(self) -> str:
         frozen = "" if self.requires_grad else ", frozen"
@@ -140,9 +200,9 @@ class Module:
 
     # ------------------------------------------------------------------ utilities
     def zero_grad(self) -> None:
-        """Forget accumulated gradients (set every ``grad`` to None)."""
+        """Forget accumulated gradients: every ``grad`` becomes None (see :meth:`Parameter.zero_grad`)."""
         for p in self.parameters():
-            p.grad = None
+            p.zero_grad()
 
     def train(self, mode: bool = True) -> Module:
         """Switch this module and its children to training (or, with False, evaluation) mode."""

@@ -36,7 +36,7 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         for p in self.params:
-            p.grad = None
+            p.zero_grad()
 
     def _check_finite(self) -> None:
         for i, p in enumerate(self.params):
