@@ -1,27 +1,27 @@
 """TinyCNN on MNIST: minembed (Numba kernels), minembed's NumPy reference path, and the identical
-network in PyTorch CPU, side by side in one run.
+network in PyTorch CPU, each alone in its own fresh process (benchmarks/harness.py).
 
     PYTHONPATH=. python benchmarks/bench_cnn.py --mnist ../shared/data/images/mnist.npz [--epochs 3]
 
 Batch 128, Adam lr 1e-3 (``--schedule cosine``: decayed per batch along a half cosine to 0 over all
 epochs, after ``--warmup`` steps of linear warm-up; minembed's CosineSchedule on one side, torch's own
 CosineAnnealingLR / LinearLR on the other), same pixel scaling (/255, then (x - 0.1307) / 0.3081) and the same
-shuffling seed for both. Each side runs in its own subprocess with the same thread count
-(numba's by default; ``--threads``) for Numba, for the BLAS under NumPy and for torch, so their
-thread pools cannot disturb each other, and the driver alternates their epochs (minembed epoch 1,
-torch epoch 1, minembed epoch 2, ...) so that both see the same load on a shared machine.
-Reported: median seconds per epoch (training only), test accuracy after epoch 1 and after the last
-epoch, and the k-NN (k=5, cosine) test accuracy of the 64-d embeddings (the same NumPy k-NN code for
-both). The reference path (MINEMBED_JIT=0) is timed on a few batches only and extrapolated to an epoch.
+shuffling seed for both. A round is one whole training run (the epochs are its timed repeats) of each side in
+its own process, with the same thread count for Numba, the BLAS and torch; the order of the sides alternates
+from round to round and from seed to seed. Reported: median seconds per epoch (training only: the test
+accuracy after each epoch is computed after the clock stops), test accuracy after epoch 1 and after the last
+epoch, and the k-NN (k=5, cosine) test accuracy of the 64-d embeddings (each side saves them; this driver
+scores both with the same minembed k-NN code). The reference path (MINEMBED_JIT=0) is timed on
+``--ref-steps`` batches in one process and extrapolated to an epoch.
 """
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
-import sys
-import time
+import statistics
+import tempfile
+from pathlib import Path
+
+import harness
 
 
 def parse_args(argv=None):
@@ -37,131 +37,102 @@ def parse_args(argv=None):
     p.add_argument("--seeds", default=None,
                    help="run several seeds one after the other, e.g. 0-9 or 0,3,5, and add a summary over them "
                         "(mean and spread of the accuracies, median epoch-time ratio)")
-    p.add_argument("--threads", type=int, default=None, help="threads for every side (default: numba's count)")
     p.add_argument("--ref-steps", type=int, default=20, help="batches timed on the reference path (0: skip)")
     p.add_argument("--no-torch", action="store_true")
-    p.add_argument("--worker", choices=["minembed", "reference", "torch"], help=argparse.SUPPRESS)
+    harness.add_arguments(p, rounds=1)
     return p.parse_args(argv)
 
 
-# ----------------------------------------------------------------------------- workers
-def _data(args):
-    import minembed as me
-
-    return me.load_mnist(args.mnist)
+# ------------------------------------------------------------------------------ sides (run in the children)
+def _total_steps(epochs, batch_size, n_train):
+    return epochs * ((n_train + batch_size - 1) // batch_size)
 
 
-def _knn(train_emb, ytr, test_emb, yte):
-    from minembed.vision import knn_accuracy
+def _load(mnist):
+    """The Keras-layout npz as four arrays, with NumPy only (the torch side must not import minembed)."""
+    import numpy as np
 
-    return knn_accuracy(train_emb, ytr, test_emb, yte, k=5)
-
-
-def _total_steps(args, n_train):
-    return args.epochs * ((n_train + args.batch_size - 1) // args.batch_size)
+    with np.load(mnist, allow_pickle=False) as f:
+        return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
 
 
-def _minembed_schedule(opt, args, n_train):
-    """minembed's CosineSchedule for ``--schedule`` / ``--warmup`` ("constant": min_lr = lr, flat after any warm-up)."""
-    from minembed.nn import CosineSchedule
-
-    return CosineSchedule(opt, _total_steps(args, n_train), args.warmup,
-                          min_lr=0.0 if args.schedule == "cosine" else args.lr)
-
-
-def _torch_schedule(torch, opt, args, n_train):
-    """The same lr sequence from torch's own schedulers: LinearLR (1/W -> 1 over the first W steps),
-    then CosineAnnealingLR(T_max = the remaining steps), joined by SequentialLR."""
-    lr_scheduler = torch.optim.lr_scheduler
-    total, w = _total_steps(args, n_train), args.warmup
-    warm = lr_scheduler.LinearLR(opt, start_factor=1 / w, end_factor=1.0, total_iters=max(w - 1, 1)) if w else None
-    if args.schedule == "constant":
-        return warm
-    cosine = lr_scheduler.CosineAnnealingLR(opt, T_max=total - w)
-    return lr_scheduler.SequentialLR(opt, [warm, cosine], milestones=[w]) if w else cosine
-
-
-class MinembedSide:
+class MinembedTrainer:
     """TinyCNN trained with exactly the loop of ``TinyCNN.fit`` (prepare, forward, backward, Adam step),
-    one epoch per request, so that the driver can alternate epochs with the PyTorch side."""
+    one epoch per call, after a warm-up fit on 256 images (compiled kernels loaded)."""
 
-    def __init__(self, args):
+    def __init__(self, mnist, batch_size, lr, schedule, warmup, epochs, seed):
         import numpy as np
 
-        from minembed.nn import Adam, CrossEntropyLoss
+        import minembed as me
+        from minembed.nn import Adam, CosineSchedule, CrossEntropyLoss
         from minembed.vision import TinyCNN
 
-        self.args = args
-        (self.xtr, self.ytr), (self.xte, self.yte) = _data(args)
+        (self.xtr, self.ytr), (self.xte, self.yte) = me.load_mnist(mnist)
         self.ytr64 = self.ytr.astype(np.int64)
-        warm = TinyCNN(seed=args.seed)
-        warm.fit(self.xtr[:256], self.ytr[:256], epochs=1, progress=False)  # compile / load kernels untimed
-        self.model = TinyCNN(seed=args.seed)
-        self.loss_fn, self.opt = CrossEntropyLoss(), Adam(self.model.parameters(), lr=args.lr)
-        self.sched = _minembed_schedule(self.opt, args, len(self.xtr))
-        self.rng = np.random.default_rng(args.seed)
+        TinyCNN(seed=seed).fit(self.xtr[:256], self.ytr[:256], epochs=1, progress=False)
+        self.model = TinyCNN(seed=seed)
+        self.loss_fn, self.opt = CrossEntropyLoss(), Adam(self.model.parameters(), lr=lr)
+        # "constant": min_lr = lr, flat after any warm-up
+        self.sched = CosineSchedule(self.opt, _total_steps(epochs, batch_size, len(self.xtr)), warmup,
+                                    min_lr=0.0 if schedule == "cosine" else lr)
+        self.rng, self.batch_size = np.random.default_rng(seed), batch_size
+
+    def step(self, idx):
+        m = self.model
+        xb = m.prepare(self.xtr[idx])
+        self.opt.zero_grad()
+        self.loss_fn(m.forward(xb), self.ytr64[idx])
+        m.backward(self.loss_fn.backward())
+        self.opt.step()
+        self.sched.step()
 
     def epoch(self):
         from minembed.kernels.blas import blas_threads
 
-        m, bs = self.model, self.args.batch_size
         order = self.rng.permutation(len(self.xtr))
-        m.train()
-        start = time.perf_counter()
+        self.model.train()
         with blas_threads(1):  # as TinyCNN.fit does by default: the Numba kernels get the cores
-            for b in range(0, len(order), bs):
-                idx = order[b:b + bs]
-                xb = m.prepare(self.xtr[idx])
-                self.opt.zero_grad()
-                self.loss_fn(m.forward(xb), self.ytr64[idx])
-                m.backward(self.loss_fn.backward())
-                self.opt.step()
-                self.sched.step()
-        seconds = time.perf_counter() - start
-        m.eval()
-        return {"seconds": seconds, "accuracy": m.accuracy(self.xte, self.yte)}
+            for b in range(0, len(order), self.batch_size):
+                self.step(order[b:b + self.batch_size])
+        self.model.eval()
+        return lambda: {"accuracy": self.model.accuracy(self.xte, self.yte)}  # untimed
 
-    def knn(self):
-        start = time.perf_counter()
-        knn = _knn(self.model.embed(self.xtr), self.ytr, self.model.embed(self.xte), self.yte)
-        return {"knn": knn, "knn_seconds": time.perf_counter() - start}
-
-
-class ReferenceSide(MinembedSide):
-    """The same loop with MINEMBED_JIT=0 (set by the driver), timed on ``--ref-steps`` batches only."""
-
-    def epoch(self):
+    def save_embeddings(self, path):
         import numpy as np
 
-        m, bs = self.model, self.args.batch_size
-        order = self.rng.permutation(len(self.xtr))
-        times = []
-        for b in range(self.args.ref_steps + 2):
-            idx = order[b * bs:(b + 1) * bs]
-            start = time.perf_counter()
-            xb = m.prepare(self.xtr[idx])
-            self.opt.zero_grad()
-            self.loss_fn(m.forward(xb), self.ytr64[idx])
-            m.backward(self.loss_fn.backward())
-            self.opt.step()
-            times.append(time.perf_counter() - start)
-        n_batches = (len(self.xtr) + bs - 1) // bs
-        return {"seconds": float(np.median(times[2:])) * n_batches}
+        np.savez(path, train=self.model.embed(self.xtr), test=self.model.embed(self.xte))
+        return {}
 
 
-class TorchSide:
+def side_minembed(emb_out, **cfg):
+    trainer = MinembedTrainer(**cfg)
+    return trainer.epoch, lambda: trainer.save_embeddings(emb_out)
+
+
+def side_reference(**cfg):
+    """One training batch per repeat, with MINEMBED_JIT=0 (set by the driver): the NumPy reference path."""
+    trainer = MinembedTrainer(**cfg)
+    order = iter(range(0, len(trainer.xtr) - cfg["batch_size"], cfg["batch_size"]))
+    perm = trainer.rng.permutation(len(trainer.xtr))
+
+    def run():
+        b = next(order)
+        trainer.step(perm[b:b + cfg["batch_size"]])
+    return run
+
+
+class TorchTrainer:
     """The identical network in PyTorch: same init scheme (PyTorch's own), scaling, batch size,
     optimizer, shuffling generator; the whole training set is a float tensor indexed per batch."""
 
-    def __init__(self, args):
+    def __init__(self, mnist, batch_size, lr, schedule, warmup, epochs, seed):
         import numpy as np
         import torch
         from torch import nn
 
-        self.torch, self.nn, self.args = torch, nn, args
-        torch.set_num_threads(args.threads)
-        torch.manual_seed(args.seed)
-        (xtr, self.ytr), (xte, self.yte) = _data(args)
+        self.torch, self.nn, self.batch_size = torch, nn, batch_size
+        torch.manual_seed(seed)
+        (xtr, self.ytr), (xte, self.yte) = _load(mnist)
 
         def prep(x):  # the same scaling as TinyCNN.prepare
             return torch.from_numpy(np.ascontiguousarray(((x.astype(np.float32) / 255 - 0.1307) / 0.3081)[:, None]))
@@ -169,11 +140,22 @@ class TorchSide:
         self.xt, self.xv = prep(xtr), prep(xte)
         self.yt = torch.from_numpy(self.ytr.astype(np.int64))
         warm = self.build()
-        self._run(warm, torch.optim.Adam(warm.parameters(), lr=args.lr), np.arange(256))
+        self._run(warm, torch.optim.Adam(warm.parameters(), lr=lr), np.arange(256))
         self.net = self.build()
-        self.opt = torch.optim.Adam(self.net.parameters(), lr=args.lr)
-        self.sched = _torch_schedule(torch, self.opt, args, len(xtr))
-        self.rng = np.random.default_rng(args.seed)
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=lr)
+        self.sched = self._schedule(schedule, warmup, _total_steps(epochs, batch_size, len(xtr)))
+        self.rng = np.random.default_rng(seed)
+
+    def _schedule(self, schedule, w, total):
+        """The same lr sequence from torch's own schedulers: LinearLR (1/W -> 1 over the first W steps),
+        then CosineAnnealingLR(T_max = the remaining steps), joined by SequentialLR."""
+        lr_scheduler = self.torch.optim.lr_scheduler
+        warm = lr_scheduler.LinearLR(self.opt, start_factor=1 / w, end_factor=1.0, total_iters=max(w - 1, 1)) \
+            if w else None
+        if schedule == "constant":
+            return warm
+        cosine = lr_scheduler.CosineAnnealingLR(self.opt, T_max=total - w)
+        return lr_scheduler.SequentialLR(self.opt, [warm, cosine], milestones=[w]) if w else cosine
 
     def build(self):
         nn = self.nn
@@ -182,8 +164,7 @@ class TorchSide:
                              nn.Flatten(), nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 10))
 
     def _run(self, net, opt, order, sched=None):
-        torch, bs = self.torch, self.args.batch_size
-        start = time.perf_counter()
+        torch, bs = self.torch, self.batch_size
         net.train()
         for b in range(0, len(order), bs):
             idx = torch.from_numpy(order[b:b + bs])
@@ -193,7 +174,6 @@ class TorchSide:
             opt.step()
             if sched is not None:
                 sched.step()
-        return time.perf_counter() - start
 
     def _apply(self, part, x):
         import numpy as np
@@ -202,97 +182,43 @@ class TorchSide:
             return np.concatenate([part(x[i:i + 1000]).numpy() for i in range(0, len(x), 1000)])
 
     def epoch(self):
-        seconds = self._run(self.net, self.opt, self.rng.permutation(len(self.xt)), self.sched)
+        self._run(self.net, self.opt, self.rng.permutation(len(self.xt)), self.sched)
         self.net.eval()
-        pred = self._apply(self.net, self.xv).argmax(1)
-        return {"seconds": seconds, "accuracy": float((pred == self.yte).mean())}
+        return lambda: {"accuracy": float((self._apply(self.net, self.xv).argmax(1) == self.yte).mean())}
 
-    def knn(self):
-        start = time.perf_counter()
+    def save_embeddings(self, path):
+        import numpy as np
+
         emb = self.net[:8]  # up to and including Linear(784, 64): the embedding
-        knn = _knn(self._apply(emb, self.xt), self.ytr, self._apply(emb, self.xv), self.yte)
-        return {"knn": knn, "knn_seconds": time.perf_counter() - start}
+        np.savez(path, train=self._apply(emb, self.xt), test=self._apply(emb, self.xv))
+        return {}
 
 
-def serve(args):
-    """Worker loop: build the side, then answer 'epoch' / 'knn' lines on stdin with JSON lines."""
-    side = {"minembed": MinembedSide, "reference": ReferenceSide, "torch": TorchSide}[args.worker](args)
-    print(json.dumps({"ready": True}), flush=True)
-    for line in sys.stdin:
-        cmd = line.strip()
-        if cmd == "quit":
-            break
-        print(json.dumps(getattr(side, cmd)()), flush=True)
+def side_torch(emb_out, **cfg):
+    trainer = TorchTrainer(**cfg)
+    return trainer.epoch, lambda: trainer.save_embeddings(emb_out)
 
 
-# ------------------------------------------------------------------------------- driver
-class Worker:
-    """One side in its own process (own thread pools), driven line by line."""
-
-    def __init__(self, kind, args, threads):
-        env = dict(os.environ)
-        for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-            env[var] = str(threads)
-        if kind == "reference":
-            env["MINEMBED_JIT"] = "0"
-        cmd = [sys.executable, os.path.abspath(__file__), "--worker", kind, "--batch-size", str(args.batch_size),
-               "--lr", str(args.lr), "--seed", str(args.seed), "--threads", str(threads),
-               "--epochs", str(args.epochs), "--schedule", args.schedule, "--warmup", str(args.warmup),
-               "--ref-steps", str(args.ref_steps)]
-        if args.mnist:
-            cmd += ["--mnist", os.path.abspath(args.mnist)]
-        self.kind = kind
-        self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self._read()
-
-    def _read(self):
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"{self.kind} worker died (exit code {self.proc.wait()}); see its stderr above")
-        return json.loads(line)
-
-    def ask(self, cmd):
-        self.proc.stdin.write(cmd + "\n")
-        self.proc.stdin.flush()
-        return self._read()
-
-    def close(self):
-        self.proc.stdin.write("quit\n")
-        self.proc.stdin.flush()
-        self.proc.wait()
-
-
+# ----------------------------------------------------------------------------------------- driver
 def main(argv=None):
     args = parse_args(argv)
-    if args.worker:
-        args.threads = args.threads or 1
-        serve(args)
-        return
-
-    if args.threads is None:
-        import numba
-
-        args.threads = numba.get_num_threads()
-    try:
-        import torch  # noqa: F401
-
-        have_torch = not args.no_torch
-    except ImportError:
-        have_torch = False
+    have_torch = harness.available("torch") and not args.no_torch
     data = args.mnist or "bundled subset (10k train / 2k test)"
     sched = args.schedule + (f" after {args.warmup} warm-up steps" if args.warmup else "")
-    print(f"TinyCNN on MNIST [{data}]: batch {args.batch_size}, Adam lr {args.lr} ({sched}), {args.epochs} epochs, "
-          f"seed(s) {args.seeds or args.seed}, "
-          f"{args.threads} thread(s) for every side")
+    title = (f"TinyCNN on MNIST [{data}]: batch {args.batch_size}, Adam lr {args.lr} ({sched}), {args.epochs} epochs, "
+             f"seed(s) {args.seeds or args.seed}" + ("" if have_torch else "; torch not importable: no peer"))
     kinds = ["minembed"] + (["torch"] if have_torch else [])
     seeds = _parse_seeds(args.seeds) if args.seeds else [args.seed]
     runs = []
-    for seed in seeds:
-        args.seed = seed
-        if len(seeds) > 1:
-            print(f"\n== seed {seed}")
-        runs.append(_run_seed(args, kinds))
-        _report(args, runs[-1])
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, seed in enumerate(seeds):
+            res = _run_seed(args, kinds if i % 2 == 0 else kinds[::-1], seed, tmp)
+            if i == 0:
+                harness.print_header(title, res, args)
+            if len(seeds) > 1:
+                print(f"\n== seed {seed}")
+            runs.append(_summaries(args, res, tmp))
+            _report(args, runs[-1])
     if len(seeds) > 1:
         _summarize(seeds, runs)
 
@@ -305,24 +231,42 @@ def _parse_seeds(text):
     return [int(t) for t in text.split(",")]
 
 
-def _run_seed(args, kinds):
-    workers = {k: Worker(k, args, args.threads) for k in kinds}
-    res = {k: {"seconds": [], "accuracy": []} for k in kinds}
-    for ep in range(1, args.epochs + 1):  # alternate epochs so that both sides see the same machine load
-        for k, w in workers.items():
-            r = w.ask("epoch")
-            res[k]["seconds"].append(r["seconds"])
-            res[k]["accuracy"].append(r["accuracy"])
-            print(f"  [epoch {ep}] {k}: {r['seconds']:.2f} s, test accuracy {r['accuracy']:.2%}",
-                  file=sys.stderr, flush=True)
-    for k, w in workers.items():
-        res[k].update(w.ask("knn"))
-        w.close()
+def _run_seed(args, kinds, seed, tmp):
+    """Every side in ``kinds`` order for ``args.rounds`` rounds (a round: a whole training run in a fresh
+    process, the epochs its timed repeats), then the reference path on a few batches."""
+    from minembed.datasets.images import DATA_DIR
+
+    mnist = Path(args.mnist).resolve() if args.mnist else DATA_DIR / "mnist_sample.npz"
+    cfg = dict(mnist=str(mnist), batch_size=args.batch_size, lr=args.lr,
+               schedule=args.schedule, warmup=args.warmup, epochs=args.epochs, seed=seed)
+    sides = [harness.Side(k, f"side_{k}", dict(cfg, emb_out=f"{tmp}/{k}.npz")) for k in kinds]
+    res = harness.measure(__file__, sides, args, repeats=args.epochs, warmup=0)
     if args.ref_steps:
-        w = Worker("reference", args, args.threads)
-        res["reference"] = {"seconds": [w.ask("epoch")["seconds"]]}
-        w.close()
+        side = harness.Side("reference", "side_reference", cfg, env={"MINEMBED_JIT": "0"})
+        res.update(harness.measure(__file__, [side], args, repeats=args.ref_steps, warmup=2, rounds=1))
     return res
+
+
+def _summaries(args, res, tmp):
+    """Per side: epoch seconds (every epoch of every round), CPU seconds, the first round's test accuracy
+    after each epoch, and the k-NN accuracy of the last round's saved embeddings (minembed's k-NN for both)."""
+    import numpy as np
+
+    from minembed import load_mnist
+    from minembed.vision import knn_accuracy
+
+    (_, ytr), (_, yte) = load_mnist(args.mnist)
+    out = {}
+    for k, r in res.items():
+        if k == "reference":
+            n_batches = (len(ytr) + args.batch_size - 1) // args.batch_size
+            out[k] = {"seconds": [r.median() * n_batches], "cpu": [r.median("cpu") * n_batches]}
+            continue
+        with np.load(f"{tmp}/{k}.npz") as emb:
+            knn = knn_accuracy(emb["train"], ytr, emb["test"], yte, k=5)
+        out[k] = {"seconds": r.times(), "cpu": r.times("cpu"), "knn": knn,
+                  "accuracy": [e["accuracy"] for e in r.extras[0]]}
+    return out
 
 
 NAMES = {"minembed": "minembed", "reference": "mm reference", "torch": "pytorch cpu"}
@@ -333,7 +277,8 @@ def _report(args, res):
 
     med = {k: float(np.median(v["seconds"])) for k, v in res.items()}
     last = args.epochs
-    rows = [("s/epoch (median)", {k: f"{med[k]:.2f}" + (" *" if k == "reference" else "") for k in med})]
+    rows = [("s/epoch (median)", {k: f"{med[k]:.2f}" + (" *" if k == "reference" else "") for k in med}),
+            ("  min-max", {k: f"{min(v['seconds']):.2f}-{max(v['seconds']):.2f}" for k, v in res.items()})]
     for ep in sorted({1, last}):
         rows.append((f"test acc after epoch {ep}",
                      {k: f"{v['accuracy'][ep - 1]:.2%}" for k, v in res.items() if "accuracy" in v}))
@@ -348,8 +293,8 @@ def _report(args, res):
         print(f"* reference path (MINEMBED_JIT=0) extrapolated from {args.ref_steps} batches; "
               f"ratio to minembed {med['reference'] / med['minembed']:.2f}x")
     m = res["minembed"]
-    print(f"k-NN: embedding both sets + cosine top-5 over {len(_data(args)[0][0]):,} training images took "
-          + "; ".join(f"{NAMES[k]} {v['knn_seconds']:.1f} s" for k, v in res.items() if "knn_seconds" in v))
+    print("CPU seconds per epoch (median): " + "; ".join(f"{NAMES[k]} {statistics.median(v['cpu']):.2f}"
+                                                         for k, v in res.items()))
     acc_last = m["accuracy"][-1]
     verdict = []
     if "torch" in res:

@@ -11,8 +11,8 @@ every side sees the same data), imports only what it needs, and returns the work
         import numpy as np
         table, idx = make_data(vocab, dim, n, seed)
 
-        def run():                                # one timed repeat; may return a dict of JSON-able values
-            np.take(table, idx, axis=0)
+        def run():                                # one timed repeat; may return a dict of JSON-able values,
+            np.take(table, idx, axis=0)           # or a function returning one, called after the clocks stop
         return run                                # or (run, after): after() -> dict, untimed, once
 
 The driver lists ``Side(label, "side_take", dict(vocab=..., ...))`` and calls :func:`measure`. Each
@@ -261,7 +261,9 @@ def _child(job):
         c1, w1 = time.process_time(), time.perf_counter()
         wall.append(w1 - w0)
         cpu.append(c1 - c0)
-        extras.append(extra if isinstance(extra, dict) else None)  # e.g. an array a lambda returned
+        if callable(extra):  # a measurement that must not be timed, e.g. a test accuracy after an epoch
+            extra = extra()
+        extras.append(extra if isinstance(extra, dict) else None)  # not e.g. an array a lambda returned
     report = dict(wall=wall, cpu=cpu, extras=extras, setup=setup, peak_mb=peak_mb(),
                   after=after() if after else None, info=_runtime_info())
     print(RESULT_MARK + json.dumps(report), flush=True)
