@@ -31,6 +31,10 @@ SCRIPT = textwrap.dedent('''
 
     def side_broken():
         raise ValueError("this side cannot start")
+
+
+    def side_deferred():
+        return lambda: (lambda: {"measured": "after the clocks stopped"})
 ''')
 
 
@@ -77,6 +81,11 @@ def test_unset_openblas_env_removes_both_variables(script, tmp_path, monkeypatch
 def test_a_failing_side_raises_with_its_error(script):
     with pytest.raises(RuntimeError, match="(?s)side .broken. failed.*this side cannot start"):
         harness.measure(script, [harness.Side("broken", "side_broken")], options(), rounds=1)
+
+
+def test_a_function_returned_by_run_is_called_and_its_dict_kept(script):
+    res = harness.measure(script, [harness.Side("D", "side_deferred")], options(), repeats=2, rounds=1)
+    assert res["D"].extras == [[{"measured": "after the clocks stopped"}] * 2]
 
 
 def test_medians_spread_and_ratios_by_hand():
