@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .progress import progress
+
 
 def source_classifier(out_dir: Path, quick: bool = False) -> None:
     """Which text does a line come from? An EmbeddingBag classifier trained with Adam."""
@@ -27,15 +29,20 @@ def source_classifier(out_dir: Path, quick: bool = False) -> None:
     epochs, batch = (2 if quick else 4), 64
     print(f"[classifier] {len(train)} training lines from {names}, vocabulary {len(vocab)} words")
     losses, start = [], time.perf_counter()
-    for _ in range(epochs):
-        for b in range(0, len(train), batch):
-            idx = train[b:b + batch]
-            ids, offsets = encode_lines([lines[i] for i in idx], vocab)
-            model.zero_grad()
-            losses.append(loss_fn(model(ids, offsets), labels[idx]))
-            model.backward(loss_fn.backward())
-            opt.step()
-        rng.shuffle(train)
+    steps = -(-len(train) // batch)  # batches per epoch
+    with progress(total=epochs * steps, desc="[classifier] training", unit="batch", leave=False) as bar:
+        for epoch in range(epochs):
+            for b in range(0, len(train), batch):
+                idx = train[b:b + batch]
+                ids, offsets = encode_lines([lines[i] for i in idx], vocab)
+                model.zero_grad()
+                losses.append(loss_fn(model(ids, offsets), labels[idx]))
+                model.backward(loss_fn.backward())
+                opt.step()
+                bar.update()
+                if len(losses) % 20 == 0:
+                    bar.set_postfix_str(f"epoch {epoch + 1}/{epochs} loss {np.mean(losses[-20:]):.3f}")
+            rng.shuffle(train)
     ids, offsets = encode_lines([lines[i] for i in test], vocab)
     accuracy = float((model(ids, offsets).argmax(1) == labels[test]).mean())
     print(f"[classifier] trained {epochs} epochs in {time.perf_counter() - start:.1f} s; "
@@ -69,7 +76,7 @@ def word_vectors(out_dir: Path, quick: bool = False) -> None:
     epochs = 2 if quick else 5
     start = time.perf_counter()
     model = Word2Vec(load_corpus("sample"), vector_size=50, window=5, min_count=5, sg=1, negative=5, sample=1e-3,
-                     epochs=epochs, seed=1, workers=2, progress=False)
+                     epochs=epochs, seed=1, workers=2)  # Word2Vec's own bar: words/s, lr, loss
     wv = model.wv
     print(f"[word2vec] {len(wv)} words x {model.vector_size} dims, {model.corpus_total_words:,} tokens, "
           f"{epochs} epoch(s) in {time.perf_counter() - start:.1f} s ({model.train_words_per_second:,.0f} words/s); "
@@ -100,7 +107,7 @@ def similarity_maps(out_dir: Path, quick: bool = False) -> None:
     else:
         start = time.perf_counter()
         wv = Word2Vec(sentences=load_corpus("sample"), vector_size=48, window=5, min_count=5, sg=1, negative=5,
-                      epochs=1 if quick else 2, workers=2, seed=1, progress=False).wv
+                      epochs=1 if quick else 2, workers=2, seed=1).wv
         print(f"[similarity] word2vec (skip-gram) on the bundled sample: {len(wv):,} words in "
               f"{time.perf_counter() - start:.1f} s")
     words, unit = wv.index_to_key, normalize(wv.vectors)
@@ -120,9 +127,11 @@ def similarity_maps(out_dir: Path, quick: bool = False) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    top = slice(50, 250 if quick else 400)
-    fig, _ = plot_embeddings(unit[top], words[top], method="tsne", perplexity=15, seed=0,
-                             n_iter=500 if quick else 1000, title="t-SNE of frequent words (word2vec, bundled corpus)")
+    top, n_iter = slice(50, 250 if quick else 400), 500 if quick else 1000
+    with progress(total=n_iter, desc="[similarity] t-SNE", unit="step", leave=False) as bar:
+        fig, _ = plot_embeddings(unit[top], words[top], method="tsne", perplexity=15, seed=0, n_iter=n_iter,
+                                 history=_BarUpdates(bar),
+                                 title="t-SNE of frequent words (word2vec, bundled corpus)")
     path = out_dir / "word_map_tsne.png"
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -130,6 +139,21 @@ def similarity_maps(out_dir: Path, quick: bool = False) -> None:
     print(f"[similarity] map saved to {path}; Projector files in {out_dir / 'projector'} "
           f"(load vectors.tsv + metadata.tsv at https://projector.tensorflow.org)")
 
+
+
+class _BarUpdates(list):
+    """A ``history=`` list for :func:`minembed.space.maps.tsne` (it appends ``(step, KL)`` every 50
+    steps) that also moves a progress bar: progress without a callback argument."""
+
+    def __init__(self, bar):
+        super().__init__()
+        self.bar = bar
+
+    def append(self, item):
+        step, kl = item
+        self.bar.update(step - (self[-1][0] if self else 0))
+        self.bar.set_postfix_str(f"KL {kl:.3f}")
+        super().append(item)
 
 
 def vit_mnist(out_dir: Path, quick: bool = False) -> None:
@@ -142,7 +166,7 @@ def vit_mnist(out_dir: Path, quick: bool = False) -> None:
     model = ViT(seed=0)
     start = time.perf_counter()
     hist = model.fit(x[:n], y[:n], epochs=epochs, batch_size=batch, lr=2e-3, schedule="cosine", x_test=xt,
-                     y_test=yt, seed=0, progress=False)
+                     y_test=yt, seed=0)  # a bar per epoch
     print(f"[vit] tiny ViT (16 patches of 7x7, dim 64, 2 blocks) trained on {n} digits x {epochs} epoch(s) in "
           f"{time.perf_counter() - start:.1f} s; test accuracy {hist['test_accuracy'][-1]:.1%} (chance 10%)")
 
@@ -176,7 +200,7 @@ def image_embeddings(out_dir: Path, quick: bool = False) -> None:
     model = TinyCNN(seed=0)
     print(f"[images] TinyCNN on {n_train} bundled MNIST digits, {epochs} epoch(s)")
     start = time.perf_counter()
-    hist = model.fit(x_train, y_train, epochs=epochs, lr=2e-3, x_test=x_test, y_test=y_test, seed=0, progress=False)
+    hist = model.fit(x_train, y_train, epochs=epochs, lr=2e-3, x_test=x_test, y_test=y_test, seed=0)  # a bar per epoch
     print(f"[images] trained in {time.perf_counter() - start:.1f} s; test accuracy {hist['test_accuracy'][-1]:.1%}")
     emb_train, emb_test = model.embed(x_train), model.embed(x_test)
     print(f"[images] k-NN (k=5) accuracy of the 64-d embeddings: "

@@ -1,5 +1,6 @@
 """The demo runs end to end and saves its plot; CLI mistakes are one line and a non-zero exit."""
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,9 @@ def test_quick_demo_runs_and_writes_its_plot(tmp_path):
     assert str(out.resolve()) in proc.stdout  # says where the plots are
     accuracy = float(proc.stdout.split("held-out accuracy ")[1].split("%")[0])
     assert accuracy > 50.0  # four sources, chance is about 25-30%
+    # Every stage that trains shows a progress bar (tqdm writes to stderr, also when it is not a terminal).
+    for bar in ("[classifier] training:", "word2vec:", "[similarity] t-SNE:", "epoch 1:", "epoch 1/2:"):
+        assert re.search(re.escape(bar) + r" +[1-9]\d*%\|", proc.stderr), f"no progress bar {bar!r} in stderr"
 
 
 def test_user_errors_are_one_line_and_exit_non_zero(capsys, monkeypatch):
