@@ -1,9 +1,13 @@
 """Tokenizer, vocabulary, the skip-gram/CBOW kernels and Word2Vec."""
+import importlib.util
+from collections import Counter
+
 import numpy as np
 import pytest
 
 from minembed.kernels import sgns
 from minembed.text import Callback, TokenizedLines, Vocab, Word2Vec, tokenize
+from minembed.text import vocab as vocab_module
 from minembed.text import word2vec as w2v_module
 from minembed.text.vocab import count_words
 
@@ -27,13 +31,23 @@ def test_tokenized_lines_is_reiterable_and_rejects_generators():
 
 
 # ----------------------------------------------------------------------------- vocabulary
-def test_max_vocab_size_prunes_like_gensim():
+def test_max_vocab_size_prunes_like_word2vec_c():
     # counting "a b c" then "a d e": after sentence 2 there are 5 > 4 distinct words, so every
-    # word seen <= 1 time (b, c, d, e) is dropped; min_reduce becomes 2
+    # word seen <= 1 time (b, c, d, e) is dropped; min_reduce becomes 2 (word2vec.c's ReduceVocab)
     counts = count_words([["a", "b", "c"], ["a", "d", "e"], ["f", "a"]], max_vocab_size=4)
     assert dict(counts.counter) == {"a": 3, "f": 1}
     assert counts.sentences == 3 and counts.tokens == 8
     assert Vocab.build([["x", "y", "x"]], max_vocab_size=None).words == ["x", "y"]
+
+
+@pytest.mark.skipif(not importlib.util.find_spec("gensim"), reason="gensim is not importable")
+def test_max_vocab_size_differs_from_gensim_4_as_documented():
+    # gensim 4 drops count < k (its first pruning removes nothing), so it forgets f at sentence 3
+    from gensim.models import Word2Vec as GensimWord2Vec
+
+    theirs = GensimWord2Vec(vector_size=4, min_count=1, max_vocab_size=4)
+    theirs.build_vocab([["a", "b", "c"], ["a", "d", "e"], ["f", "a"]], keep_raw_vocab=True)
+    assert dict(theirs.raw_vocab) == {"a": 3}
 
 
 def test_encode_corpus_drops_oov_and_splits_long_sentences():
@@ -295,3 +309,289 @@ def test_bad_corpora():
         Word2Vec("some text", progress=False)
     with pytest.raises(ValueError, match="build_vocab"):
         Word2Vec(progress=False).train()
+
+
+# ------------------------------------------------------------- save / load / grow (issue 11)
+HAS_GENSIM = importlib.util.find_spec("gensim") is not None
+needs_gensim = pytest.mark.skipif(not HAS_GENSIM, reason="gensim is not importable (the comparison needs it)")
+
+
+def _tables(model):
+    return {"vectors": model.wv.vectors, "syn1neg": model.syn1neg, "syn1": model.syn1, "keep": model.keep,
+            "counts": model.vocab.counts, "lockf": np.asarray(model.wv.vectors_lockf)}
+
+
+@pytest.mark.parametrize("sg", [1, 0])
+def test_save_load_then_continue_equals_continuing_without_the_round_trip(tmp_path, sg):
+    corpus, _ = topic_corpus(sentences=300)
+    model = Word2Vec(corpus, vector_size=8, min_count=1, epochs=2, sg=sg, hs=1, negative=3, seed=9, progress=False,
+                     shrink_windows=bool(sg), max_final_vocab=30)
+    model.wv.vectors_lockf[3] = 0.5
+    path = tmp_path / "model.npz"
+    model.save(path)
+    with np.load(path, allow_pickle=False) as data:  # plain arrays and a JSON header: no pickle anywhere
+        assert set(data.files) >= {"meta", "vectors", "syn1neg", "syn1", "counts", "keep", "vectors_lockf"}
+    loaded = Word2Vec.load(path)
+    assert loaded.wv.index_to_key == model.wv.index_to_key and len(loaded.vocab) <= 30
+    for name, table in _tables(model).items():
+        np.testing.assert_array_equal(_tables(loaded)[name], table, err_msg=name)
+    for attr in Word2Vec._SETTINGS + ("loss_history", "epoch_loss_sums", "_epochs_done", "corpus_total_words"):
+        assert getattr(loaded, attr) == getattr(model, attr), attr
+    # the learning rate of a train() call runs from alpha to min_alpha over that call (as in gensim), so
+    # 2 + 1 epochs is not 3 epochs; what must hold is that the round trip changes nothing
+    model.train(corpus, epochs=1)
+    loaded.train(corpus, epochs=1)
+    for name, table in _tables(model).items():
+        np.testing.assert_array_equal(_tables(loaded)[name], table, err_msg=name)
+    assert loaded.loss_history == model.loss_history and len(model.loss_history) == 3
+    with pytest.raises(ValueError, match="no corpus"):
+        Word2Vec.load(path).train()
+
+
+def test_load_refuses_bad_files_naming_them(tmp_path):
+    corpus, _ = topic_corpus(sentences=100)
+    model = Word2Vec(corpus, vector_size=4, min_count=1, epochs=1, progress=False)
+    good = tmp_path / "good.npz"
+    model.save(good)
+    with np.load(good, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    text = tmp_path / "text.npz"
+    text.write_text("hello")
+    with pytest.raises(ValueError, match="text.npz"):
+        Word2Vec.load(text)
+    cases = {"no_meta": {k: v for k, v in arrays.items() if k != "meta"},
+             "short_vectors": {**arrays, "vectors": arrays["vectors"][:-1]},
+             "nan": {**arrays, "syn1neg": np.full_like(arrays["syn1neg"], np.nan)},
+             "bad_setting": {**arrays, "meta": np.array(str(arrays["meta"]).replace('"window": 5', '"window": 0'))},
+             "other_format": {**arrays, "meta": np.array('{"format": "something else"}')}}
+    for name, bad in cases.items():
+        path = tmp_path / f"{name}.npz"
+        np.savez(path, **bad)
+        with pytest.raises(ValueError, match=f"{name}.npz is not a readable minembed Word2Vec file"):
+            Word2Vec.load(path)
+    with pytest.raises(ValueError, match="no vocabulary"):
+        Word2Vec(progress=False).save(tmp_path / "empty.npz")
+
+
+def test_build_vocab_update_grows_tables_keeping_old_rows():
+    first = [["a", "b", "a", "c"], ["b", "a"]] * 5
+    second = [["d", "a", "e", "d"], ["e", "f", "d"]] * 3   # f: 3 < min_count 4, so it is not added
+    model = Word2Vec(first, vector_size=6, min_count=4, epochs=1, hs=1, negative=2, seed=5, sample=0.05,
+                     progress=False)
+    model.train(epochs=1)  # tables as trained
+    before = {k: v.copy() for k, v in _tables(model).items()}
+    model.build_vocab(second, update=True)
+    assert model.wv.index_to_key == ["a", "b", "c", "d", "e"]          # new words appended, first seen first
+    assert model.vocab.counts.tolist() == [15 + 3, 10, 5, 9, 6]        # old counts grow by this corpus's counts
+    np.testing.assert_array_equal(model.wv.vectors[:3], before["vectors"])
+    np.testing.assert_array_equal(model.syn1neg[:3], before["syn1neg"])
+    np.testing.assert_array_equal(model.syn1[:2], before["syn1"])
+    fresh = (np.random.default_rng(5).random((5, 6), dtype=np.float32) - np.float32(0.5)) / np.float32(6)
+    np.testing.assert_array_equal(model.wv.vectors[3:], fresh[3:])     # rows a fresh 5-word table would have
+    assert not model.syn1neg[3:].any() and model.syn1.shape == (4, 6) and not model.syn1[2:].any()
+    assert model.wv.vectors_lockf.tolist() == [1.0] * 5
+    # thresholds of the words this corpus keeps (d 9, e 6) come from this corpus's counts; a (3 here) and c
+    # keep theirs
+    assert model.keep[3:].tolist() == sgns.keep_thresholds(np.array([9, 6]), 0.05).tolist()
+    assert model.keep[:3].tolist() == before["keep"].tolist()
+    model.train(epochs=3)  # (a tiny corpus, heavily subsampled: one epoch may have no example)
+    assert (model.wv.vectors[3:] != fresh[3:]).any(axis=1).all()      # the new words train
+    assert model.corpus_count == 6
+
+
+def test_build_vocab_update_refusals_leave_the_model_untouched():
+    with pytest.raises(ValueError, match="call build_vocab"):
+        Word2Vec(progress=False).build_vocab([["a"]], update=True)
+    model = Word2Vec([["a", "b"]] * 3, vector_size=4, min_count=1, epochs=1, progress=False)
+    vectors = model.wv.vectors.copy()
+    for bad, error in (([], ValueError), ([["zz"]], ValueError), ("a b", TypeError)):
+        with pytest.raises(error):
+            model.build_vocab(bad, update=True, trim_rule=lambda w, c, m: vocab_module.RULE_DISCARD if w == "zz"
+                              else vocab_module.RULE_DEFAULT)
+        assert model.wv.index_to_key == ["a", "b"]
+        np.testing.assert_array_equal(model.wv.vectors, vectors)
+    model.train(epochs=1)  # still trains on its own corpus
+
+
+@needs_gensim
+def test_build_vocab_update_matches_gensim():
+    from gensim.models import Word2Vec as GensimWord2Vec
+
+    corpus, _ = topic_corpus(sentences=200)
+    more = [s + ["new1", "new2"] if i % 3 else s + ["new3"] for i, s in enumerate(topic_corpus(seed=1,
+                                                                                               sentences=60)[0])]
+    ours = Word2Vec(corpus, vector_size=4, min_count=25, epochs=1, progress=False, sample=1e-2)
+    theirs = GensimWord2Vec(corpus, vector_size=4, min_count=25, epochs=1, workers=1, sample=1e-2)
+    ours.build_vocab(more, update=True)
+    theirs.build_vocab(more, update=True)
+    v_old = len(theirs.wv) - 2
+    assert ours.wv.index_to_key[v_old:] == theirs.wv.index_to_key[v_old:] == ["new1", "new2"]  # new3 < 25
+    assert {w: int(c) for w, c in zip(ours.wv.index_to_key, ours.vocab.counts, strict=True)} == \
+        {w: theirs.wv.get_vecattr(w, "count") for w in theirs.wv.index_to_key}
+    keep_ours = {w: ours.keep[i] / 2**31 for i, w in enumerate(ours.wv.index_to_key)}
+    keep_theirs = {w: theirs.wv.get_vecattr(w, "sample_int") / (2**32 - 1) for w in theirs.wv.index_to_key}
+    for w in keep_theirs:
+        assert keep_ours[w] == pytest.approx(keep_theirs[w], abs=1e-6), w
+
+
+# ------------------------------------------------------------------- vocabulary options
+def zipf_corpus(seed=0, n=4000):
+    rng = np.random.default_rng(seed)
+    words = np.minimum(rng.zipf(1.3, size=n), 300)
+    return [[f"w{x}" for x in words[i:i + 20]] for i in range(0, n, 20)]
+
+
+def test_max_final_vocab_by_hand():
+    corpus = [["a"] * 5 + ["b"] * 4 + ["c"] * 4 + ["d"] * 2 + ["e"]]
+    # the word at rank 2 (0-based) has count 4: the threshold becomes 5 and both 4s go
+    assert Word2Vec(corpus, max_final_vocab=2, min_count=1, epochs=1, progress=False).wv.index_to_key == ["a"]
+    assert Word2Vec(corpus, max_final_vocab=3, min_count=1, epochs=1, progress=False).wv.index_to_key == \
+        ["a", "b", "c"]
+    assert vocab_module.effective_min_count(Counter("aaabbc"), 2, 10) == 2   # fewer words than the cap
+
+
+def rule_keep_w7_drop_w1(word, count, min_count):
+    if word == "w7":
+        return vocab_module.RULE_KEEP
+    return vocab_module.RULE_DISCARD if word == "w1" else vocab_module.RULE_DEFAULT
+
+
+@needs_gensim
+@pytest.mark.parametrize("kw", [dict(min_count=5, max_final_vocab=20), dict(min_count=1, max_final_vocab=7),
+                                dict(min_count=3, trim_rule=rule_keep_w7_drop_w1),
+                                dict(min_count=2, max_final_vocab=10, trim_rule=rule_keep_w7_drop_w1)],
+                         ids=["final20", "final7", "trim", "final10+trim"])
+def test_vocabulary_options_choose_gensims_words(kw):
+    from gensim.models import Word2Vec as GensimWord2Vec
+
+    corpus = zipf_corpus()
+    ours = Word2Vec(vector_size=4, progress=False, **kw).build_vocab(corpus)
+    rule = kw.pop("trim_rule", None)
+    theirs = GensimWord2Vec(vector_size=4, workers=1, **kw)
+    theirs.build_vocab(corpus, trim_rule=rule)  # gensim's constructor uses a trim_rule only with a corpus
+    assert {w: int(c) for w, c in zip(ours.wv.index_to_key, ours.vocab.counts, strict=True)} == \
+        {w: theirs.wv.get_vecattr(w, "count") for w in theirs.wv.index_to_key}
+    assert len(ours.wv) < len({w for s in corpus for w in s})  # the options removed something
+
+
+def test_trim_rule_semantics_and_errors():
+    corpus = [["a", "a", "b", "c", "c", "c"]]
+    rule = {"a": vocab_module.RULE_DISCARD, "b": vocab_module.RULE_KEEP}
+    model = Word2Vec(corpus, min_count=2, epochs=1, progress=False,
+                     trim_rule=lambda w, c, m: rule.get(w, vocab_module.RULE_DEFAULT))
+    assert model.wv.index_to_key == ["c", "b"]
+    with pytest.raises(ValueError, match="trim_rule returned True for word"):
+        Word2Vec(corpus, min_count=1, progress=False, trim_rule=lambda w, c, m: True)
+    with pytest.raises(TypeError, match="trim_rule must be a function"):
+        Word2Vec(corpus, trim_rule=2)
+    with pytest.raises(ValueError, match="trim_rule discarded every word"):
+        Word2Vec(corpus, min_count=1, progress=False, trim_rule=lambda w, c, m: vocab_module.RULE_DISCARD)
+    # during max_vocab_size pruning too: a kept word survives although it was seen once
+    counts = count_words([["a", "b", "c"], ["a", "d", "e"], ["f", "a"]], max_vocab_size=4,
+                         trim_rule=lambda w, c, m: vocab_module.RULE_KEEP if w == "e" else vocab_module.RULE_DEFAULT)
+    assert dict(counts.counter) == {"a": 3, "e": 1, "f": 1}
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(max_final_vocab=0), "max_final_vocab"),
+    (dict(max_final_vocab=2.5), "max_final_vocab"),
+    (dict(shrink_windows="no"), "shrink_windows"),
+])
+def test_bad_vocabulary_options_fail_before_work(kwargs, match):
+    class Exploding:
+        def __iter__(self):
+            raise AssertionError("the corpus was read")
+
+    with pytest.raises(ValueError, match=match):
+        Word2Vec(Exploding(), **kwargs)
+
+
+# --------------------------------------------------------------- lockf, windows, prediction
+def test_vectors_lockf_freezes_and_scales_rows():
+    corpus, _ = topic_corpus(sentences=200)
+    kw = dict(vector_size=6, min_count=1, epochs=1, seed=2, progress=False)
+    model = Word2Vec(**kw).build_vocab(corpus)
+    start = model.wv.vectors.copy()
+    model.wv.vectors_lockf[:5] = 0.0
+    model.train()
+    np.testing.assert_array_equal(model.wv.vectors[:5], start[:5])     # frozen rows: not one bit moved
+    assert (np.abs(model.wv.vectors[5:] - start[5:]).max(axis=1) > 1e-5).all()
+    assert model.syn1neg[:5].any()                                     # their output rows still train
+    one = Word2Vec(**kw).build_vocab(corpus)
+    one.wv.vectors_lockf = np.ones(1, np.float32)                      # gensim's default: one entry for all
+    plain = Word2Vec(corpus, **kw)
+    one.train()
+    np.testing.assert_array_equal(one.wv.vectors, plain.wv.vectors)
+    for bad, match in ((np.ones(3), "length 1 or 32"), (np.full(32, np.nan), "finite"), (None, "removed")):
+        m = Word2Vec(**kw).build_vocab(corpus)
+        m.wv.vectors_lockf = bad
+        with pytest.raises(ValueError, match=match):
+            m.train()
+    m = Word2Vec(**kw, implementation="numpy").build_vocab(corpus)
+    m.wv.vectors_lockf[0] = 0.0
+    with pytest.raises(ValueError, match="vectors_lockf"):
+        m.train()
+
+
+def test_predict_output_word_is_a_softmax_of_the_output_table():
+    corpus, topics = topic_corpus(sentences=400)
+    model = Word2Vec(corpus, vector_size=8, min_count=1, epochs=2, sg=1, seed=3, sample=0, progress=False)
+    got = model.predict_output_word(["t1w0", "t1w3"], topn=5)
+    rows = [model.wv.get_index("t1w0"), model.wv.get_index("t1w3")]
+    h = model.wv.vectors[rows].astype(np.float64).mean(axis=0)        # cbow_mean=1: the mean
+    scores = model.syn1neg.astype(np.float64) @ h
+    p = np.exp(scores) / np.exp(scores).sum()
+    best = np.argsort(-p)[:5]
+    assert [w for w, _ in got] == [model.wv.index_to_key[i] for i in best]
+    np.testing.assert_allclose([q for _, q in got], p[best], rtol=1e-12)
+    assert all(w in topics[1] for w, _ in got[:3])                    # and it learned the topic
+    everything = model.predict_output_word([rows[0], "t1w3"], topn=None)  # indices work as words
+    assert len(everything) == 32 and sum(q for _, q in everything) == pytest.approx(1.0)
+    with pytest.raises(KeyError, match="nope"):
+        model.predict_output_word(["t1w0", "nope"])
+    with pytest.raises(IndexError, match="99"):
+        model.predict_output_word([99])
+    with pytest.raises(ValueError, match="topn"):
+        model.predict_output_word(["t1w0"], topn=0)
+    with pytest.raises(ValueError, match="empty"):
+        model.predict_output_word([])
+    hs_only = Word2Vec(corpus, vector_size=4, min_count=1, epochs=1, hs=1, negative=0, progress=False)
+    with pytest.raises(RuntimeError, match="negative sampling"):
+        hs_only.predict_output_word(["t1w0"])
+
+
+@needs_gensim
+def test_predict_output_word_equals_gensims_on_the_same_tables():
+    from gensim.models import Word2Vec as GensimWord2Vec
+
+    corpus, _ = topic_corpus(sentences=300)
+    ours = Word2Vec(corpus, vector_size=8, min_count=1, epochs=1, cbow_mean=0, progress=False)
+    theirs = GensimWord2Vec(corpus, vector_size=8, min_count=1, epochs=1, cbow_mean=0, workers=1)
+    for i, w in enumerate(ours.wv.index_to_key):  # give gensim our tables, row by row
+        theirs.wv.vectors[theirs.wv.get_index(w)] = ours.wv.vectors[i]
+        theirs.syn1neg[theirs.wv.get_index(w)] = ours.syn1neg[i]
+    a = ours.predict_output_word(["t2w1", "t2w5", "t3w0"], topn=6)
+    b = theirs.predict_output_word(["t2w1", "t2w5", "t3w0"], topn=6)
+    assert [w for w, _ in a] == [w for w, _ in b]
+    np.testing.assert_allclose([p for _, p in a], [p for _, p in b], rtol=1e-4)
+
+
+def test_a_run_saved_after_epoch_2_of_3_finishes_like_the_uninterrupted_run(tmp_path):
+    corpus, _ = topic_corpus(sentences=300)
+    path = tmp_path / "epoch2.npz"
+
+    class SaveAfterTwo(Callback):
+        def on_epoch_end(self, model):
+            if len(model.loss_history) == 2:
+                model.save(path)
+
+    kw = dict(vector_size=8, min_count=1, sg=1, seed=4, alpha=0.05, min_alpha=0.001, progress=False)
+    full = Word2Vec(corpus, epochs=3, callbacks=[SaveAfterTwo()], **kw)
+    resumed = Word2Vec.load(path)
+    resumed.train(corpus, epochs=1, start_alpha=0.05 - (0.05 - 0.001) * 2 / 3)
+    # the same examples and noise words (the random numbers depend on the seed and epochs done) and the
+    # same learning rates up to float64 rounding: the vectors agree to float32 rounding
+    np.testing.assert_allclose(resumed.wv.vectors, full.wv.vectors, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(resumed.syn1neg, full.syn1neg, rtol=0, atol=1e-6)
+    assert resumed.loss_history == pytest.approx(full.loss_history, rel=1e-9)
+    assert np.abs(resumed.wv.vectors - Word2Vec.load(path).wv.vectors).max() > 1e-3  # epoch 3 did move them

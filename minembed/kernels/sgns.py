@@ -38,7 +38,7 @@ word equal to the centre word is skipped.
 Randomness: each chunk of sentences gets its own 64-bit LCG state (word2vec.c's multiplier
 25214903917, increment 11) seeded from the caller's per-chunk seeds, so the random numbers a
 chunk uses do not depend on which thread runs it. Random numbers drive subsampling, the reduced
-window and the noise words, in that order, exactly as in word2vec.c.
+window (unless ``shrink_windows`` is off) and the noise words, in that order, exactly as in word2vec.c.
 
 Threads (Hogwild): with ``workers > 1`` each thread takes every ``workers``-th chunk and updates
 the shared tables without locks. Updates can interleave, so results differ from run to run;
@@ -210,13 +210,15 @@ class SGNSJob(NamedTuple):
     Parameters, updated in place:
         syn0 (V, D) float32 input vectors;  syn1 (V-1, D) float32 hierarchical-softmax inner nodes
         ((0, D) when ``hs`` is off);  syn1neg (V, D) float32 negative-sampling output vectors
-        ((0, D) when ``negative`` is 0).
+        ((0, D) when ``negative`` is 0);  lockf (V,) float32: word w's input update is multiplied
+        by ``lockf[w]`` (gensim's ``vectors_lockf``; 1.0 trains normally, 0.0 freezes the row).
     Tables (built once per vocabulary by the functions above):
         keep (V,) int64 from :func:`keep_thresholds`;  cum (V,) int64 from :func:`cum_table` and
         guide from :func:`guide_table` (noise words);  codes (V, L) uint8, points (V, L) int32 and
         lengths (V,) int32 from :func:`huffman_tree`;  sig, nlogsig from :func:`sigmoid_tables`.
     Settings:
-        sg (skip-gram, else CBOW), cbow_mean, hs, negative (noise words per example), window;
+        sg (skip-gram, else CBOW), cbow_mean, hs, negative (noise words per example), window,
+        shrink_windows (True: each centre draws its window size in 1..window; False: always window);
         the learning rate falls linearly from alpha0 to alpha1 over ``total_words`` words, and this
         block starts ``done_before`` words into that schedule.
     """
@@ -228,6 +230,7 @@ class SGNSJob(NamedTuple):
     syn0: np.ndarray
     syn1: np.ndarray
     syn1neg: np.ndarray
+    lockf: np.ndarray
     keep: np.ndarray
     cum: np.ndarray
     guide: np.ndarray
@@ -241,6 +244,7 @@ class SGNSJob(NamedTuple):
     hs: bool
     negative: int
     window: int
+    shrink_windows: bool
     alpha0: float
     alpha1: float
     done_before: float
@@ -308,7 +312,8 @@ def train_chunks_reference(job: SGNSJob, first: int = 0, stop: int | None = None
     """Train on chunks ``first:stop`` one after another: the readable definition of the kernel.
 
     Same random numbers, in the same order (per sentence: one per word for subsampling, then one per
-    kept word for its reduced window, then ``negative`` per example for the noise words), the same
+    kept word for its reduced window unless ``shrink_windows`` is off, then ``negative`` per example
+    for the noise words), the same
     examples and the same updates as :func:`train_chunks` with one worker. Two differences, each of
     the size of float32 rounding: sigma and the loss are computed exactly here (the kernel
     interpolates a table, error < 1e-7), and dot products are summed in NumPy's order (the kernel is
@@ -326,12 +331,12 @@ def train_chunks_reference(job: SGNSJob, first: int = 0, stop: int | None = None
             alpha = learning_rate(job, start)
             sent = [int(w) for w in job.ids[start:end] if next(rand) < job.keep[w]]  # subsampling
             for i, center in enumerate(sent):
-                reach = window - next(rand) % window  # reduced window: 1..window words each side
+                reach = window - next(rand) % window if job.shrink_windows else window  # 1..window each side
                 context = sent[max(0, i - reach):i] + sent[i + 1:i + reach + 1]
                 if job.sg:  # each context word's input vector predicts the centre
                     for ctx in context:
                         lo_, e = _train_example_reference(job, syn0[ctx].copy(), center, alpha, rand)
-                        syn0[ctx] += e
+                        syn0[ctx] += job.lockf[ctx] * e
                         loss += lo_
                         examples += 1
                 elif context:  # CBOW: the sum (or mean) of the context vectors predicts the centre
@@ -342,7 +347,7 @@ def train_chunks_reference(job: SGNSJob, first: int = 0, stop: int | None = None
                         h *= np.float32(1.0 / len(context))
                     lo_, e = _train_example_reference(job, h, center, alpha, rand)
                     for ctx in context:  # every context word takes all of e
-                        syn0[ctx] += e
+                        syn0[ctx] += job.lockf[ctx] * e
                     loss += lo_
                     examples += 1
         words_done += int(job.offsets[job.bounds[c + 1]] - job.offsets[job.bounds[c]])
@@ -421,9 +426,11 @@ def _train_chunks(job, first, stop, step, progress, slot):
     After each chunk, ``progress[slot]`` holds the words this thread has done (read by the progress bar)."""
     # every field as a local: the loops below read plain arrays and scalars, as LLVM optimises best
     ids, offsets, bounds, seeds = job.ids, job.offsets, job.bounds, job.seeds
-    syn0, syn1, syn1neg, keep, cum, guide = job.syn0, job.syn1, job.syn1neg, job.keep, job.cum, job.guide
+    syn0, syn1, syn1neg, lockf = job.syn0, job.syn1, job.syn1neg, job.lockf
+    keep, cum, guide = job.keep, job.cum, job.guide
     codes, points, lengths, sig, nlogsig = job.codes, job.points, job.lengths, job.sig, job.nlogsig
-    sg, cbow_mean, hs, negative, window = job.sg, job.cbow_mean, job.hs, job.negative, job.window
+    sg, cbow_mean, hs, negative = job.sg, job.cbow_mean, job.hs, job.negative
+    window, shrink = job.window, job.shrink_windows
     alpha0, alpha1, done_before, total_words = job.alpha0, job.alpha1, job.done_before, job.total_words
     dim = syn0.shape[1]
     max_len = 1
@@ -454,8 +461,10 @@ def _train_chunks(job, first, stop, step, progress, slot):
                     sent[n] = w
                     n += 1
             for i in range(n):
-                state, r = _rand(state)
-                b = r % window  # reduced window: effective size window - b, in 1..window
+                b = 0
+                if shrink:  # reduced window: effective size window - b, in 1..window
+                    state, r = _rand(state)
+                    b = r % window
                 lo = max(0, i - window + b)
                 hi = min(n, i + window + 1 - b)
                 center = sent[i]
@@ -471,8 +480,9 @@ def _train_chunks(job, first, stop, step, progress, slot):
                                                    codes, points, lengths, alpha, sig, nlogsig, state)
                         loss += lo_
                         examples += 1
+                        lk = lockf[ctx]
                         for d in range(dim):
-                            syn0[ctx, d] += e[d]
+                            syn0[ctx, d] += lk * e[d]
                 else:
                     count = hi - lo - 1
                     if count <= 0:
@@ -496,8 +506,9 @@ def _train_chunks(job, first, stop, step, progress, slot):
                     for j in range(lo, hi):
                         if j != i:
                             ctx = sent[j]
+                            lk = lockf[ctx]
                             for d in range(dim):
-                                syn0[ctx, d] += e[d]
+                                syn0[ctx, d] += lk * e[d]
         words_done += offsets[bounds[c + 1]] - offsets[bounds[c]]
         progress[slot] = words_done
     return loss, examples
@@ -527,6 +538,9 @@ def _checked(job: SGNSJob) -> SGNSJob:
             raise ValueError(f"{name} must be a C-contiguous float32 (rows, {dim}) array, got {a.dtype} {a.shape}")
     if (negative > 0 and syn1neg.shape[0] != v) or (hs and syn1.shape[0] < v - 1):
         raise ValueError("output tables are too small for the vocabulary")
+    lockf = job.lockf
+    if lockf.dtype != np.float32 or lockf.shape != (v,) or not lockf.flags.c_contiguous:
+        raise ValueError(f"lockf must be a contiguous float32 array of shape ({v},), got {lockf.dtype} {lockf.shape}")
     if ids.dtype != np.int32 or offsets.dtype != np.int64 or bounds.dtype != np.int64 or seeds.dtype != np.uint64:
         raise TypeError("ids int32, offsets int64, bounds int64 and seeds uint64 are required")
     if ids.size and (ids.min() < 0 or ids.max() >= v):
@@ -556,7 +570,8 @@ def _checked(job: SGNSJob) -> SGNSJob:
     if not hs:  # the kernel never reads them; keep the types fixed for the compiled signature
         codes, points, lengths = codes[:0], points[:0], lengths[:0]
     return job._replace(codes=codes, points=points, lengths=lengths, sg=bool(job.sg), cbow_mean=bool(job.cbow_mean),
-                        hs=hs, negative=negative, window=window, alpha0=float(job.alpha0), alpha1=float(job.alpha1),
+                        hs=hs, negative=negative, window=window, shrink_windows=bool(job.shrink_windows),
+                        alpha0=float(job.alpha0), alpha1=float(job.alpha1),
                         done_before=float(job.done_before), total_words=float(job.total_words))
 
 

@@ -11,6 +11,42 @@ import numpy as np
 
 from ..io import atomic_write
 
+# What a ``trim_rule(word, count, min_count)`` returns (gensim.utils's names and values).
+RULE_DEFAULT = 0  # decide by count: keep when count >= min_count
+RULE_DISCARD = 1  # drop the word whatever its count
+RULE_KEEP = 2     # keep the word whatever its count
+
+
+def keep_word(word: str, count: int, min_count: int, trim_rule=None) -> bool:
+    """Whether ``word`` seen ``count`` times stays in a vocabulary (gensim's ``keep_vocab_item``):
+    ``count >= min_count``, unless ``trim_rule(word, count, min_count)`` says RULE_KEEP or RULE_DISCARD.
+
+    Differs from gensim on purpose: a rule returning anything other than the three RULE_ values
+    raises ``ValueError`` (gensim treats an unknown value as RULE_DEFAULT, and ``True == 1`` as
+    RULE_DISCARD, so a rule returning ``True`` for "keep" silently drops the word).
+    """
+    if trim_rule is None:
+        return count >= min_count
+    rule = trim_rule(word, count, min_count)
+    if isinstance(rule, (bool, np.bool_)) or rule not in (RULE_DEFAULT, RULE_DISCARD, RULE_KEEP):
+        raise ValueError(f"trim_rule returned {rule!r} for word {word!r}: it must return RULE_KEEP, RULE_DISCARD "
+                         f"or RULE_DEFAULT (from minembed.text.vocab)")
+    if rule == RULE_KEEP:
+        return True
+    return rule == RULE_DEFAULT and count >= min_count
+
+
+def effective_min_count(counter: Counter, min_count: int, max_final_vocab: int | None) -> int:
+    """gensim's ``max_final_vocab``: the smallest count threshold (at least ``min_count``) that leaves
+    at most ``max_final_vocab`` words. When the word ranked ``max_final_vocab`` (0-based, by
+    decreasing count) has count ``c``, every word with count ``<= c`` goes, so ties at the cut are
+    all dropped and the vocabulary may be smaller than ``max_final_vocab``. A ``trim_rule`` is
+    applied afterwards and can still keep more words (as in gensim)."""
+    if max_final_vocab is None or len(counter) <= max_final_vocab:
+        return min_count
+    counts = np.sort(np.fromiter(counter.values(), dtype=np.int64, count=len(counter)))[::-1]
+    return max(min_count, int(counts[max_final_vocab]) + 1)
+
 
 class Vocab:
     """Words in order of decreasing frequency (ties: first seen first), with their counts.
@@ -33,35 +69,43 @@ class Vocab:
 
     @classmethod
     def build(cls, sentences: Iterable[list[str]], min_count: int = 1, max_size: int | None = None,
-              max_vocab_size: int | None = None) -> Vocab:
+              max_vocab_size: int | None = None, trim_rule=None, max_final_vocab: int | None = None) -> Vocab:
         """Count words in a stream of token lists; keep those seen ``min_count`` times or more,
         at most the ``max_size`` most frequent. Raises ``ValueError`` if nothing is left.
 
-        ``max_vocab_size`` bounds the memory used *while counting*, with gensim's semantics:
-        whenever more than that many distinct words have been seen, every word seen at most
-        ``k`` times so far is forgotten (``k`` = 1 the first time, then 2, 3, ...). Rare words may
-        so lose counts; ``None`` (the default) counts everything exactly. ``max_size`` instead
-        truncates the final, exact list.
+        ``max_vocab_size`` bounds the memory used *while counting* (see :func:`count_words`);
+        ``None`` (the default) counts everything exactly. ``max_size`` instead truncates the final,
+        exact list; ``max_final_vocab`` and ``trim_rule`` are gensim's (see :meth:`from_counts`).
         """
-        counts = count_words(sentences, max_vocab_size=max_vocab_size)
-        return cls.from_counts(counts.counter, min_count=min_count, max_size=max_size)
+        counts = count_words(sentences, max_vocab_size=max_vocab_size, trim_rule=trim_rule)
+        return cls.from_counts(counts.counter, min_count=min_count, max_size=max_size, trim_rule=trim_rule,
+                               max_final_vocab=max_final_vocab)
 
     @classmethod
-    def from_counts(cls, counter: Counter, min_count: int = 1, max_size: int | None = None) -> Vocab:
-        """A vocabulary from word counts (a ``Counter`` in first-seen order), as :meth:`build` makes it."""
-        if isinstance(min_count, bool) or not isinstance(min_count, (int, np.integer)) or min_count < 1:
-            raise ValueError(f"min_count must be an integer >= 1, got {min_count!r}")
+    def from_counts(cls, counter: Counter, min_count: int = 1, max_size: int | None = None, trim_rule=None,
+                    max_final_vocab: int | None = None) -> Vocab:
+        """A vocabulary from word counts (a ``Counter`` in first-seen order), as :meth:`build` makes it.
+
+        A word stays when :func:`keep_word` says so, with the threshold raised by
+        :func:`effective_min_count` when ``max_final_vocab`` is given (gensim's rules); then the
+        ``max_size`` most frequent are kept.
+        """
+        _check_min_count(min_count)
         if max_size is not None and max_size < 1:
             raise ValueError(f"max_size must be >= 1 or None, got {max_size!r}")
+        _check_vocab_options(max_final_vocab, trim_rule)
         if not counter:
             raise ValueError("the corpus is empty: no words to build a vocabulary from")
-        kept = [(w, c) for w, c in counter.most_common() if c >= min_count]  # stable: ties by first seen
+        threshold = effective_min_count(counter, min_count, max_final_vocab)
+        kept = [(w, c) for w, c in counter.most_common()  # stable: ties by first seen
+                if keep_word(w, c, threshold, trim_rule)]
         if max_size is not None:
             kept = kept[:max_size]
         if not kept:
             top, top_count = counter.most_common(1)[0]
-            raise ValueError(f"no word occurs at least min_count={min_count} times "
-                             f"(the most frequent, {top!r}, occurs {top_count})")
+            raise ValueError(f"no word occurs at least min_count={threshold} times "
+                             f"(the most frequent, {top!r}, occurs {top_count})"
+                             + (" or trim_rule discarded every word" if trim_rule is not None else ""))
         return cls([w for w, _ in kept], [c for _, c in kept])
 
     def __len__(self) -> int:
@@ -148,10 +192,19 @@ class WordCounts(NamedTuple):
     tokens: int
 
 
-def count_words(sentences: Iterable[list[str]], max_vocab_size: int | None = None) -> WordCounts:
-    """Count tokens (and sentences) in one pass; see :meth:`Vocab.build` for ``max_vocab_size``."""
-    if max_vocab_size is not None and max_vocab_size < 1:
+def count_words(sentences: Iterable[list[str]], max_vocab_size: int | None = None, trim_rule=None) -> WordCounts:
+    """Count tokens (and sentences) in one pass.
+
+    ``max_vocab_size`` bounds memory while counting: whenever more than that many distinct words
+    have been seen, every word seen at most ``k`` times so far is forgotten (``k`` = 1 the first
+    time, then 2, 3, ...; a ``trim_rule`` returning RULE_KEEP protects a word). Rare words may so
+    lose counts. This is word2vec.c's ``ReduceVocab`` (drop ``count <= k``); gensim 4 drops only
+    ``count < k``, so its first pruning removes nothing: with the same ``max_vocab_size`` gensim
+    can keep a few more rare words.
+    """
+    if max_vocab_size is not None and (isinstance(max_vocab_size, bool) or max_vocab_size < 1):
         raise ValueError(f"max_vocab_size must be >= 1 or None, got {max_vocab_size!r}")
+    _check_vocab_options(None, trim_rule)
     counter: Counter[str] = Counter()
     n_sentences = n_tokens = 0
     min_reduce = 1
@@ -162,10 +215,23 @@ def count_words(sentences: Iterable[list[str]], max_vocab_size: int | None = Non
         n_sentences += 1
         n_tokens += len(sentence)
         if max_vocab_size is not None and len(counter) > max_vocab_size:
-            for w in [w for w, c in counter.items() if c <= min_reduce]:
+            for w in [w for w, c in counter.items() if not keep_word(w, c, min_reduce + 1, trim_rule)]:
                 del counter[w]
             min_reduce += 1
     return WordCounts(counter, n_sentences, n_tokens)
+
+
+def _check_min_count(min_count) -> None:
+    if isinstance(min_count, bool) or not isinstance(min_count, (int, np.integer)) or min_count < 1:
+        raise ValueError(f"min_count must be an integer >= 1, got {min_count!r}")
+
+
+def _check_vocab_options(max_final_vocab, trim_rule) -> None:
+    if max_final_vocab is not None and (isinstance(max_final_vocab, bool)
+                                        or not isinstance(max_final_vocab, (int, np.integer)) or max_final_vocab < 1):
+        raise ValueError(f"max_final_vocab must be an integer >= 1 or None, got {max_final_vocab!r}")
+    if trim_rule is not None and not callable(trim_rule):
+        raise TypeError(f"trim_rule must be a function (word, count, min_count) -> RULE_*, got {trim_rule!r}")
 
 
 class EncodedCorpus:

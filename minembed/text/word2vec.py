@@ -16,8 +16,10 @@ works as a gensim user expects. Where minembed differs from gensim:
 * Scores ``|x| >= 6`` are clipped (word2vec.c) rather than skipped (gensim); see
   :mod:`minembed.kernels.sgns` for exactly how an example is trained.
 * Sentences longer than 10,000 tokens are split, not truncated.
-* Vocabulary is built once (no ``build_vocab(update=True)``); ``train()`` may be called again
-  to continue training with the same vocabulary (new words are ignored).
+* :meth:`Word2Vec.save` writes one ``.npz`` (arrays + a JSON header, no pickle) and
+  :meth:`Word2Vec.load` reads it back with ``allow_pickle=False``; callbacks and ``trim_rule`` are
+  not saved (gensim pickles the callbacks).
+* ``predict_output_word`` raises ``KeyError`` for an unknown context word (gensim skips it).
 
 Training is done by the Numba kernel (:func:`minembed.kernels.sgns.train_chunks`); with
 ``MINEMBED_JIT=0`` its plain-Python reference (:func:`minembed.kernels.sgns.train_chunks_reference`:
@@ -27,6 +29,7 @@ the batch): the version lesson 03 builds up to.
 """
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
@@ -34,10 +37,11 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..io import load_npz, save_npz
 from ..kernels import sgns
 from ..progress import progress as progress_bar
 from ..space.vectors import WordVectors
-from .vocab import EncodedCorpus, Vocab, count_words
+from .vocab import EncodedCorpus, Vocab, count_words, effective_min_count, keep_word
 
 CHUNK_WORDS = 10_000          # words per chunk of sentences (one random seed each), like gensim's batch_words
 MAX_SENTENCE_LENGTH = 10_000  # longer sentences are split
@@ -98,6 +102,18 @@ class Word2Vec:
         epochs: passes over the corpus.                    seed: randomness (initial vectors, sampling).
         workers: threads.                                  callbacks: objects with ``on_epoch_end(model)`` etc.
         progress: show a tqdm bar (words/s, lr, loss).     implementation: "kernel" (Numba) or "numpy" (mini-batch).
+        trim_rule: ``f(word, count, min_count) -> RULE_KEEP / RULE_DISCARD / RULE_DEFAULT`` (see
+            :func:`minembed.text.vocab.keep_word`); used by every :meth:`build_vocab` of this model
+            unless that call passes its own (gensim uses it only when the constructor gets a corpus).
+        max_final_vocab: keep at most this many words by raising ``min_count`` (gensim's rule, see
+            :func:`minembed.text.vocab.effective_min_count`).
+        shrink_windows: True (default) draws a window size in 1..window for each centre word, as
+            word2vec.c and gensim do; False always uses the full window (and draws no random number).
+
+    Per-row learning-rate factors: ``model.wv.vectors_lockf`` (gensim's name), float32 of one entry
+    per word (made by :meth:`build_vocab`, all 1.0) or a single entry for every word. The input-vector
+    update of word ``w`` is multiplied by ``vectors_lockf[w]``: 0.0 freezes a row, 1.0 trains it
+    normally. Output tables are not affected (as in gensim).
 
     Passing a corpus builds the vocabulary and trains at once; otherwise call :meth:`build_vocab`
     and :meth:`train`. Raises ``ValueError`` for a bad setting before reading any data.
@@ -107,7 +123,8 @@ class Word2Vec:
                  window: int = 5, min_count: int = 5, max_vocab_size: int | None = None, sample: float = 1e-3,
                  seed: int = 1, workers: int = 1, min_alpha: float = 0.0001, sg: int = 0, hs: int = 0,
                  negative: int = 5, ns_exponent: float = 0.75, cbow_mean: int = 1, epochs: int = 5,
-                 callbacks=(), progress: bool = True, implementation: str = "kernel"):
+                 callbacks=(), progress: bool = True, implementation: str = "kernel", trim_rule=None,
+                 max_final_vocab: int | None = None, shrink_windows: bool = True):
         self.vector_size = _check_int("vector_size", vector_size, 1)
         self.window = _check_int("window", window, 1)
         self.min_count = _check_int("min_count", min_count, 0)
@@ -133,6 +150,15 @@ class Word2Vec:
         if implementation not in ("kernel", "numpy"):
             raise ValueError(f"implementation must be 'kernel' or 'numpy', got {implementation!r}")
         self.implementation = implementation
+        if trim_rule is not None and not callable(trim_rule):
+            raise TypeError(f"trim_rule must be a function (word, count, min_count) -> RULE_*, got {trim_rule!r}")
+        self.trim_rule = trim_rule
+        if max_final_vocab is not None:
+            _check_int("max_final_vocab", max_final_vocab, 1)
+        self.max_final_vocab = max_final_vocab
+        if not isinstance(shrink_windows, (bool, np.bool_)):
+            raise ValueError(f"shrink_windows must be True or False, got {shrink_windows!r}")
+        self.shrink_windows = bool(shrink_windows)
         if sentences is not None and corpus_file is not None:
             raise ValueError("pass either sentences or corpus_file, not both")
 
@@ -165,51 +191,133 @@ class Word2Vec:
             raise TypeError("sentences must be an iterable of token lists, not a str (use corpus_file= for a path)")
         return sentences
 
-    def build_vocab(self, sentences=None, corpus_file=None) -> Word2Vec:
-        """Count the words (one pass), keep those with ``min_count`` or more, set up the tables and
-        initial vectors, and encode the corpus to int32 ids (a second pass; kept for :meth:`train`).
+    def build_vocab(self, sentences=None, corpus_file=None, update: bool = False, trim_rule=None) -> Word2Vec:
+        """Count the words (one pass), keep those with ``min_count`` or more (see ``trim_rule``,
+        ``max_final_vocab``), set up the tables and initial vectors, and encode the corpus to int32
+        ids (a second pass; kept for :meth:`train`).
 
-        Raises ``ValueError`` if the corpus is empty or no word reaches ``min_count``.
+        ``update=True`` grows the vocabulary of a model that has one, as gensim does: the words of
+        this corpus that pass ``min_count`` (counted in this corpus only) and are new are appended
+        in first-seen order; every known word's count grows by its count here; the subsampling
+        thresholds of the words kept here are recomputed from this corpus's counts; the noise table
+        and Huffman tree are rebuilt from the summed counts. Existing rows of every table stay
+        bit-identical; new input rows get the values a fresh initialisation of the larger table
+        would give them (same seed), new output rows and ``vectors_lockf`` entries 0.0 and 1.0.
+        Training then continues on this corpus. With ``hs=1`` the rebuilt tree renumbers the inner
+        nodes, so the kept ``syn1`` rows no longer mean what they meant (gensim does the same);
+        negative sampling has no such problem.
+
+        Raises ``ValueError`` if the corpus is empty or no word reaches ``min_count``; the model is
+        unchanged when anything is refused.
         """
         corpus = self._as_corpus(sentences, corpus_file)
         if corpus is None:
             raise ValueError("build_vocab needs sentences or corpus_file")
-        counted = count_words(corpus, max_vocab_size=self.max_vocab_size)
-        vocab = Vocab.from_counts(counted.counter, min_count=max(1, self.min_count))
+        if update and self.vocab is None:
+            raise ValueError("build_vocab(update=True) grows an existing vocabulary: call build_vocab() first")
+        trim_rule = self.trim_rule if trim_rule is None else trim_rule
+        min_count = max(1, self.min_count)
+        counted = count_words(corpus, max_vocab_size=self.max_vocab_size, trim_rule=trim_rule)
+        if update:
+            if not counted.counter:
+                raise ValueError("the corpus is empty: no words to grow the vocabulary with")
+            vocab, keep = self._grown_vocab(counted.counter, min_count, trim_rule)
+        else:
+            vocab = Vocab.from_counts(counted.counter, min_count=min_count, trim_rule=trim_rule,
+                                      max_final_vocab=self.max_final_vocab)
+            keep = sgns.keep_thresholds(vocab.counts, self.sample)
         del counted
-        self.vocab = vocab
-        self.corpus_count = 0
-        self.release_corpus()
-        self._corpus = vocab.encode_corpus(corpus, MAX_SENTENCE_LENGTH, total_tokens=int(vocab.counts.sum()),
-                                           on_disk=corpus_file is not None)
-        self._corpus_source = corpus
-        self.corpus_count = self._corpus.n_sentences
-        self.corpus_total_words = self._corpus.n_ids
-        if self.corpus_total_words == 0:
+        encoded = vocab.encode_corpus(corpus, MAX_SENTENCE_LENGTH, on_disk=corpus_file is not None,
+                                      total_tokens=None if update else int(vocab.counts.sum()))
+        if encoded.n_ids == 0:
+            encoded.close()
             raise ValueError("the corpus has no in-vocabulary tokens to train on")
+        # nothing below can fail on bad input: the model changes only from here on
+        v_old = 0 if not update else len(self.vocab)
+        self.release_corpus()
+        self._corpus, self._corpus_source = encoded, corpus
+        self.corpus_count = encoded.n_sentences
+        self.corpus_total_words = encoded.n_ids
+        self.vocab, self.keep = vocab, keep
         self._setup_tables()
-        v, d = len(vocab), self.vector_size
-        rng = np.random.default_rng(self.seed)
-        vectors = (rng.random((v, d), dtype=np.float32) - np.float32(0.5)) / np.float32(d)
-        self.wv = WordVectors(vocab.words, vectors, counts=vocab.counts)
-        self.syn1neg = np.zeros((v, d), dtype=np.float32) if self.negative else np.zeros((0, d), np.float32)
-        self.syn1 = np.zeros((max(v - 1, 1), d), dtype=np.float32) if self.hs else np.zeros((0, d), np.float32)
-        self._epochs_done = 0
+        self._grow_tables(v_old)
+        if not update:
+            self._epochs_done = 0
         return self
 
+    def _grown_vocab(self, counter, min_count, trim_rule):
+        """The vocabulary and subsampling thresholds after ``build_vocab(update=True)`` on a corpus
+        with word counts ``counter`` (gensim's ``prepare_vocab(update=True)``)."""
+        old = self.vocab
+        threshold = effective_min_count(counter, min_count, self.max_final_vocab)
+        kept = [(w, c) for w, c in counter.items() if keep_word(w, c, threshold, trim_rule)]  # first-seen order
+        new_words = [w for w, _ in kept if w not in old]
+        counts = np.concatenate([old.counts + np.array([counter.get(w, 0) for w in old.words], dtype=np.int64),
+                                 np.array([counter[w] for w in new_words], dtype=np.int64)])
+        vocab = Vocab(old.words + new_words, counts)
+        keep = np.concatenate([self.keep, np.zeros(len(new_words), dtype=np.int64)])
+        if kept:
+            keep[[vocab[w] for w, _ in kept]] = sgns.keep_thresholds(np.array([c for _, c in kept]), self.sample)
+        return vocab, keep
+
+    def _initial_vectors(self, v: int) -> np.ndarray:
+        """Input vectors before training, uniform in [-0.5 / D, 0.5 / D) (word2vec.c's range), from ``seed``."""
+        d = self.vector_size
+        rng = np.random.default_rng(self.seed)
+        return (rng.random((v, d), dtype=np.float32) - np.float32(0.5)) / np.float32(d)
+
+    def _grow_tables(self, v_old: int) -> None:
+        """Make the parameter tables fit ``self.vocab``: rows ``< v_old`` are kept as they are
+        (all rows are new when ``v_old`` is 0)."""
+        v, d = len(self.vocab), self.vector_size
+        fresh = self._initial_vectors(v)
+        if v_old:
+            fresh[:v_old] = self.wv.vectors
+            lockf = np.asarray(self.wv.vectors_lockf, dtype=np.float32)
+            if lockf.shape == (v_old,):
+                lockf = np.concatenate([lockf, np.ones(v - v_old, dtype=np.float32)])
+        else:
+            lockf = np.ones(v, dtype=np.float32)
+
+        def grown(old, rows):
+            out = np.zeros((rows, d), dtype=np.float32)
+            if v_old:
+                out[:len(old)] = old
+            return out
+
+        self.syn1neg = grown(getattr(self, "syn1neg", None), v if self.negative else 0)
+        self.syn1 = grown(getattr(self, "syn1", None), max(v - 1, 1) if self.hs else 0)
+        self.wv = WordVectors(self.vocab.words, fresh, counts=self.vocab.counts)
+        self.wv.vectors_lockf = lockf
+
     def _setup_tables(self):
+        """The noise-word table and the Huffman tree, from ``vocab.counts``."""
         counts = self.vocab.counts
         if self.negative:
             self.cum_table = sgns.cum_table(counts, self.ns_exponent)
             self.guide = sgns.guide_table(self.cum_table)
         else:
             self.cum_table, self.guide = np.ones(1, np.int64), np.zeros(3, np.int32)
-        self.keep = sgns.keep_thresholds(counts, self.sample)
         if self.hs:
             self.codes, self.points, self.code_lengths = sgns.huffman_tree(counts)
         else:
             self.codes, self.points, self.code_lengths = (np.zeros((0, 1), np.uint8), np.zeros((0, 1), np.int32),
                                                           np.zeros(0, np.int32))
+
+    def _lockf_table(self) -> np.ndarray:
+        """``wv.vectors_lockf`` checked and as (V,) float32 (a single entry applies to every word)."""
+        v = len(self.vocab)
+        lockf = getattr(self.wv, "vectors_lockf", None)
+        if lockf is None:
+            raise ValueError("wv.vectors_lockf was removed: set it to np.ones(len(model.wv), np.float32)")
+        lockf = np.asarray(lockf)
+        if lockf.ndim != 1 or len(lockf) not in (1, v) or not np.issubdtype(lockf.dtype, np.number):
+            raise ValueError(f"wv.vectors_lockf must be 1-D numbers of length 1 or {v} (one per word), "
+                             f"got {lockf.dtype} {lockf.shape}")
+        if not np.isfinite(lockf).all():
+            bad = int(np.flatnonzero(~np.isfinite(lockf))[0])
+            raise ValueError(f"wv.vectors_lockf[{bad}] is {lockf[bad]}: factors must be finite")
+        return np.ascontiguousarray(np.broadcast_to(lockf.astype(np.float32), (v,)))
 
     # --------------------------------------------------------------------- training
     def train(self, sentences=None, corpus_file=None, epochs: int | None = None, start_alpha: float | None = None,
@@ -219,13 +327,20 @@ class Word2Vec:
         from ``start_alpha`` (``alpha``) to ``end_alpha`` (``min_alpha``) over them. Without a corpus
         the one given to :meth:`build_vocab` is used; calling again continues training.
         (``total_examples``/``total_words``/``compute_loss`` are accepted for gensim compatibility.)
+
+        Each call runs its own schedule, as in gensim: ``train(epochs=2)`` then ``train(epochs=1)`` is
+        not ``train(epochs=3)``. To finish a run of ``n`` epochs stopped (and saved) after ``k``, call
+        ``train(corpus, epochs=n - k, start_alpha=alpha - (alpha - min_alpha) * k / n)``: the same
+        rates up to float rounding, and the same random numbers (they depend on the seed and the
+        number of epochs done, which :meth:`save` keeps).
         """
         if self.vocab is None:
             raise ValueError("call build_vocab() before train()")
         corpus = self._as_corpus(sentences, corpus_file)
         if corpus is None or corpus is self._corpus_source:
             if self._corpus is None:
-                raise ValueError("the corpus of build_vocab() was released: pass sentences or corpus_file")
+                raise ValueError("this model holds no corpus (released, or loaded from a file): pass sentences or "
+                                 "corpus_file")
             encoded = self._corpus
         else:
             encoded = self.vocab.encode_corpus(corpus, MAX_SENTENCE_LENGTH, on_disk=corpus_file is not None)
@@ -244,6 +359,10 @@ class Word2Vec:
         a1 = self.min_alpha if end_alpha is None else _check_float("end_alpha", end_alpha, 0.0)
         callbacks = self.callbacks if callbacks is None else tuple(callbacks)
         use_kernel = self.implementation == "kernel"
+        lockf = self._lockf_table()
+        if not use_kernel and (not self.shrink_windows or (lockf != 1).any()):
+            raise ValueError('implementation="numpy" trains with reduced windows and without vectors_lockf: '
+                             'use implementation="kernel" for shrink_windows=False or a vectors_lockf other than 1')
 
         n_words = encoded.n_ids
         bounds = _chunk_bounds(encoded.offsets, CHUNK_WORDS)
@@ -264,7 +383,7 @@ class Word2Vec:
                 loss_sum, examples = 0.0, 0
                 if use_kernel:
                     loss_sum, examples = self._kernel_epoch(encoded, bounds, seeds, a0, a1, done_before,
-                                                            epochs * n_words, sig, nlogsig, bar, ep, epochs)
+                                                            epochs * n_words, sig, nlogsig, lockf, bar, ep, epochs)
                 else:
                     rng = np.random.default_rng([self.seed, self._epochs_done])
                     for loss, n, words in train_epoch_numpy(self, encoded, rng, a0, a1, done_before,
@@ -286,7 +405,8 @@ class Word2Vec:
         _call(callbacks, "on_train_end", self)
         return self
 
-    def _kernel_epoch(self, encoded, bounds, seeds, a0, a1, done_before, total, sig, nlogsig, bar, ep, epochs):
+    def _kernel_epoch(self, encoded, bounds, seeds, a0, a1, done_before, total, sig, nlogsig, lockf, bar, ep,
+                      epochs):
         """One epoch: one kernel call per block of chunks (the whole corpus when it is in memory; about
         ``BLOCK_WORDS`` ids read from the file when it is on disk). Threads only meet at the end of a
         call. Returns (loss sum, examples)."""
@@ -300,10 +420,11 @@ class Word2Vec:
             # sees each word at its true position through done_before + w0
             job = sgns.SGNSJob(
                 ids=encoded.read(w0, w1), offsets=offsets[s0:s1 + 1] - w0, bounds=bounds[c0:c1 + 1] - s0,
-                seeds=seeds[c0:c1], syn0=self.wv.vectors, syn1=self.syn1, syn1neg=self.syn1neg, keep=self.keep,
-                cum=self.cum_table, guide=self.guide, codes=self.codes, points=self.points, lengths=self.code_lengths,
-                sig=sig, nlogsig=nlogsig, sg=self.sg, cbow_mean=self.cbow_mean, hs=self.hs, negative=self.negative,
-                window=self.window, alpha0=a0, alpha1=a1, done_before=done_before + w0, total_words=total)
+                seeds=seeds[c0:c1], syn0=self.wv.vectors, syn1=self.syn1, syn1neg=self.syn1neg, lockf=lockf,
+                keep=self.keep, cum=self.cum_table, guide=self.guide, codes=self.codes, points=self.points,
+                lengths=self.code_lengths, sig=sig, nlogsig=nlogsig, sg=self.sg, cbow_mean=self.cbow_mean, hs=self.hs,
+                negative=self.negative, window=self.window, shrink_windows=self.shrink_windows, alpha0=a0, alpha1=a1,
+                done_before=done_before + w0, total_words=total)
 
             def call(job=job, progress=progress):
                 return sgns.train_chunks(job, workers=self.workers, progress=progress)
@@ -349,6 +470,125 @@ class Word2Vec:
         loss = f" loss {loss_sum / examples:.4f}" if examples else ""
         return f"epoch {ep + 1}/{epochs} lr {lr:.4f}{loss}"
 
+    # ------------------------------------------------------------------ using the output layer
+    def predict_output_word(self, context_words_list, topn: int | None = 10) -> list[tuple[str, float]]:
+        """The most probable centre words for a context (gensim's ``predict_output_word``).
+
+        With ``h`` the sum of the context words' input vectors (their mean when ``cbow_mean``; a
+        CBOW-style guess, also for skip-gram models, as in gensim), the probability of word ``w`` is
+        the softmax over the vocabulary of the negative-sampling scores: ``p(w) = exp(syn1neg[w] . h)
+        / sum_u exp(syn1neg[u] . h)``. Returns the ``topn`` (all when None) most probable
+        ``(word, probability)`` pairs, most probable first. Context words are words or row indices.
+
+        Needs negative sampling (``RuntimeError`` otherwise, as gensim). Differs from gensim on
+        purpose: an unknown word raises ``KeyError`` (gensim skips it, and returns None when none is
+        known), and the softmax is computed in float64 with the largest score subtracted (gensim's
+        float32 ``exp`` overflows to nan for scores above ~88).
+        """
+        if self.wv is None:
+            raise ValueError("the model has no vocabulary yet: call build_vocab()")
+        if not self.negative:
+            raise RuntimeError("predict_output_word needs negative sampling (a model trained with negative > 0)")
+        if topn is not None:
+            _check_int("topn", topn, 1)
+        if isinstance(context_words_list, str):
+            raise TypeError("context_words_list must be a list of words, not a str")
+        rows = []
+        for w in context_words_list:
+            if isinstance(w, (int, np.integer)) and not isinstance(w, bool):
+                if not 0 <= w < len(self.vocab):
+                    raise IndexError(f"context word index {w} is outside the vocabulary [0, {len(self.vocab)})")
+                rows.append(int(w))
+            else:
+                rows.append(self.vocab[w])  # KeyError naming an unknown word
+        if not rows:
+            raise ValueError("context_words_list is empty")
+        h = self.wv.vectors[rows].astype(np.float64).sum(axis=0)
+        if self.cbow_mean:
+            h /= len(rows)
+        scores = self.syn1neg.astype(np.float64) @ h
+        prob = np.exp(scores - scores.max())
+        prob /= prob.sum()
+        order = np.argsort(-prob, kind="stable")[:topn]
+        return [(self.vocab.words[i], float(prob[i])) for i in order]
+
+    # ------------------------------------------------------------------ saving
+    _SETTINGS = ("vector_size", "alpha", "window", "min_count", "max_vocab_size", "sample", "seed", "workers",
+                 "min_alpha", "sg", "hs", "negative", "ns_exponent", "cbow_mean", "epochs", "progress",
+                 "implementation", "max_final_vocab", "shrink_windows")
+
+    def save(self, path) -> None:
+        """Write the whole model to one ``.npz`` file (at exactly ``path``), atomically: a failed save
+        leaves any previous file as it was.
+
+        Arrays: ``vectors``, ``syn1neg``, ``syn1``, ``counts``, ``keep`` (subsampling thresholds),
+        ``vectors_lockf``, the per-epoch ``loss_history``, ``epoch_loss_sums`` and ``epoch_times``;
+        ``meta`` is a JSON text with the words, every constructor setting and the training state
+        (epochs done, which also fixes the random numbers of the next epoch). Not saved: the corpus
+        (pass it to :meth:`train` again), callbacks and ``trim_rule`` (functions). No pickle.
+        """
+        if self.vocab is None:
+            raise ValueError("nothing to save: the model has no vocabulary yet (call build_vocab())")
+        meta = {"format": "minembed.Word2Vec", "version": 1, "words": self.vocab.words,
+                "settings": {k: getattr(self, k) for k in self._SETTINGS},
+                "state": {"epochs_done": self._epochs_done, "corpus_count": self.corpus_count,
+                          "corpus_total_words": self.corpus_total_words,
+                          "train_words_per_second": self.train_words_per_second}}
+        save_npz(path, meta=np.array(json.dumps(meta)), vectors=self.wv.vectors, syn1neg=self.syn1neg,
+                 syn1=self.syn1, counts=self.vocab.counts, keep=self.keep,
+                 vectors_lockf=np.asarray(self.wv.vectors_lockf, dtype=np.float32),
+                 loss_history=np.array(self.loss_history, dtype=np.float64),
+                 epoch_loss_sums=np.array(self.epoch_loss_sums, dtype=np.float64),
+                 epoch_times=np.array(self.epoch_times, dtype=np.float64))
+
+    @classmethod
+    def load(cls, path) -> Word2Vec:
+        """A model written by :meth:`save`, ready to query or to :meth:`train` further (give it the
+        corpus). At ``workers=1``, ``load(path).train(corpus, epochs=k)`` gives the same bits as
+        ``train(corpus, epochs=k)`` on the model that was saved. Every array is checked before the
+        model is made: a bad file raises ``ValueError`` naming it and returns nothing."""
+        arrays = load_npz(path)  # ValueError naming the file if it is not an .npz
+        try:
+            meta = json.loads(str(arrays["meta"][()]))
+            if not isinstance(meta, dict) or meta.get("format") != "minembed.Word2Vec" or meta.get("version") != 1:
+                raise ValueError("its header is not a version-1 minembed.Word2Vec header")
+            settings, state, words = meta["settings"], meta["state"], meta["words"]
+            model = cls(**{k: settings[k] for k in cls._SETTINGS})
+            v, d = len(words), model.vector_size
+            counts = _saved(arrays, "counts", np.int64, (v,))
+            vocab = Vocab(words, counts)
+            vectors = _saved(arrays, "vectors", np.float32, (v, d))
+            syn1neg = _saved(arrays, "syn1neg", np.float32, (v if model.negative else 0, d))
+            syn1 = _saved(arrays, "syn1", np.float32, (max(v - 1, 1) if model.hs else 0, d))
+            keep = _saved(arrays, "keep", np.int64, (v,))
+            lockf = arrays.get("vectors_lockf")
+            if lockf is None or lockf.dtype != np.float32 or lockf.shape not in ((v,), (1,)):
+                raise ValueError(f"vectors_lockf must be float32 of shape ({v},) or (1,)")
+            histories = {k: _saved(arrays, k, np.float64, None) for k in ("loss_history", "epoch_loss_sums",
+                                                                           "epoch_times")}
+            if (counts < 1).any() or (keep < 0).any() or (keep > 2**31).any():
+                raise ValueError("counts must be >= 1 and keep thresholds in [0, 2**31]")
+            for name, a in (("vectors", vectors), ("syn1neg", syn1neg), ("syn1", syn1), ("vectors_lockf", lockf)):
+                if not np.isfinite(a).all():
+                    raise ValueError(f"{name} holds a NaN or infinite value")
+            epochs_done = state["epochs_done"]
+            _check_int("epochs_done", epochs_done, 0)
+        except (KeyError, TypeError, ValueError, json.JSONDecodeError) as err:
+            raise ValueError(f"{path} is not a readable minembed Word2Vec file: {err}") from None
+        model.vocab, model.keep = vocab, keep
+        model.wv = WordVectors(words, vectors, counts=counts)
+        model.wv.vectors_lockf = lockf
+        model.syn1neg, model.syn1 = syn1neg, syn1
+        model._setup_tables()
+        model._epochs_done = int(epochs_done)
+        model.corpus_count = int(state.get("corpus_count", 0))
+        model.corpus_total_words = int(state.get("corpus_total_words", 0))
+        model.train_words_per_second = float(state.get("train_words_per_second", 0.0))
+        model.loss_history = histories["loss_history"].tolist()
+        model.epoch_loss_sums = histories["epoch_loss_sums"].tolist()
+        model.epoch_times = histories["epoch_times"].tolist()
+        return model
+
     def get_latest_training_loss(self) -> float:
         """The last epoch's summed loss (float64; gensim returns a running float32 sum instead)."""
         return self.epoch_loss_sums[-1] if self.epoch_loss_sums else 0.0
@@ -373,6 +613,16 @@ def _call(callbacks, name, model):
         method = getattr(cb, name, None)
         if method is not None:
             method(model)
+
+
+def _saved(arrays, name, dtype, shape):
+    """``arrays[name]``, checked to have ``dtype`` and ``shape`` (any 1-D length when shape is None)."""
+    if name not in arrays:
+        raise ValueError(f"the array {name!r} is missing")
+    a = arrays[name]
+    if a.dtype != dtype or (a.shape != shape if shape is not None else a.ndim != 1):
+        raise ValueError(f"{name} must be {np.dtype(dtype)} of shape {shape or '(n,)'}, got {a.dtype} {a.shape}")
+    return np.ascontiguousarray(a)
 
 
 def _chunk_bounds(offsets: np.ndarray, chunk_words: int) -> np.ndarray:
