@@ -6,14 +6,15 @@ when torch is importable, each side alone in its own fresh process (benchmarks/h
 
 Three passes: "gather" (forward), "scatter" (the kernel alone: dW[idx] += dY into a gradient
 that keeps growing) and "step" (a training step's backward as a user runs it: minembed's
-``Embedding.zero_grad()`` + ``backward(dY)``, the same layer with MINEMBED_JIT=0, and torch's
-``grad.zero_()`` + ``index_add_``). Two index distributions: "zipf" (word-like: id r has
-probability ~ 1/(r+1), many duplicates, the frequent ids are the small ones because a Vocab
-sorts by frequency) and "uniform". Effective GB/s counts the bytes a kernel must move at least:
-gather reads N rows and writes N rows; scatter-add reads N rows of dY and reads and writes N rows
-of dW (duplicates are counted each time), plus 8 bytes per index. minembed's default kernels
-thread large inputs; the ``parallel=False`` rows are the serial loops. Every side checks its
-result with a checksum, compared across sides at the end.
+``Embedding.zero_grad()`` + ``backward(dY)``, the same layer with MINEMBED_JIT=0, NumPy's
+``grad[:] = 0`` + ``np.add.at``, and torch's ``grad.zero_()`` + ``index_add_``). Two index
+distributions: "zipf" (word-like: id r has probability ~ 1/(r+1), many duplicates, the frequent
+ids are the small ones because a Vocab sorts by frequency) and "uniform". Effective GB/s counts
+the bytes a kernel must move at least: gather reads N rows and writes N rows; scatter-add reads
+N rows of dY and reads and writes N rows of dW (duplicates are counted each time), plus 8 bytes
+per index. minembed's gather threads large inputs by default (its ``parallel=False`` row is the
+serial loop); its scatter is serial by default (its ``parallel=True`` row is the threaded one).
+Every side checks its result with a checksum, compared across sides at the end.
 """
 from __future__ import annotations
 
@@ -86,7 +87,8 @@ def side_minembed(op, parallel, vocab, dim, n, kind, seed):
 
 
 def side_numpy(op, vocab, dim, n, kind, seed):
-    """The NumPy reference functions beside the kernels (np.take, np.add.at)."""
+    """The NumPy reference functions beside the kernels (np.take, np.add.at; a step zeroes the whole
+    gradient first, as a NumPy training loop without row tracking must)."""
     import numpy as np
 
     from minembed.kernels.scatter import gather_rows_reference, scatter_add_rows_reference
@@ -101,7 +103,12 @@ def side_numpy(op, vocab, dim, n, kind, seed):
         fresh = np.zeros_like(table)
         scatter_add_rows_reference(fresh, idx, dy)
         return {"checksum": checksum(fresh)}
-    return (lambda: scatter_add_rows_reference(grad, idx, dy)), after
+
+    def run():
+        if op == "step":
+            grad[:] = 0
+        scatter_add_rows_reference(grad, idx, dy)
+    return run, after
 
 
 def side_torch(op, vocab, dim, n, kind, seed):
@@ -131,12 +138,15 @@ def sides_for(op, kind, args, with_torch):
         sides = [harness.Side("minembed Embedding zero_grad+backward", "side_minembed",
                               dict(data, op=op, parallel=None)),
                  harness.Side("  same, MINEMBED_JIT=0 (NumPy reference)", "side_minembed",
-                              dict(data, op=op, parallel=None), env={"MINEMBED_JIT": "0"})]
+                              dict(data, op=op, parallel=None), env={"MINEMBED_JIT": "0"}),
+                 harness.Side("NumPy grad[:] = 0 + np.add.at", "side_numpy", dict(data, op=op))]
         return sides + ([harness.Side("torch zero_ + index_add_", "side_torch", dict(data, op=op))]
                         if with_torch else [])
     name = "gather_rows" if op == "gather" else "scatter_add_rows"
     sides = [harness.Side(f"minembed {name} (Numba, default)", "side_minembed", dict(data, op=op, parallel=None)),
-             harness.Side("  same, parallel=False (serial)", "side_minembed", dict(data, op=op, parallel=False)),
+             harness.Side("  same, parallel=False (serial)", "side_minembed", dict(data, op=op, parallel=False))
+             if op == "gather" else
+             harness.Side("  same, parallel=True (threaded)", "side_minembed", dict(data, op=op, parallel=True)),
              harness.Side("np.take (reference)" if op == "gather" else "np.add.at (reference)", "side_numpy",
                           dict(data, op=op))]
     if with_torch:
