@@ -595,3 +595,17 @@ def test_a_run_saved_after_epoch_2_of_3_finishes_like_the_uninterrupted_run(tmp_
     np.testing.assert_allclose(resumed.syn1neg, full.syn1neg, rtol=0, atol=1e-6)
     assert resumed.loss_history == pytest.approx(full.loss_history, rel=1e-9)
     assert np.abs(resumed.wv.vectors - Word2Vec.load(path).wv.vectors).max() > 1e-3  # epoch 3 did move them
+
+
+@needs_gensim
+@pytest.mark.parametrize("sample", [1e-3, 5.0])
+def test_subsampling_thresholds_equal_gensims(sample):
+    from gensim.models import Word2Vec as GensimWord2Vec
+
+    corpus = zipf_corpus()
+    ours = Word2Vec(vector_size=4, min_count=2, sample=sample, progress=False).build_vocab(corpus)
+    theirs = GensimWord2Vec(vector_size=4, min_count=2, sample=sample, workers=1)
+    theirs.build_vocab(corpus)
+    for i, w in enumerate(ours.wv.index_to_key):  # gensim: 32-bit thresholds, ours: 31-bit
+        assert ours.keep[i] / 2**31 == pytest.approx(theirs.wv.get_vecattr(w, "sample_int") / (2**32 - 1), abs=1e-6), w
+    assert (ours.keep < 2**31).sum() >= 3  # some words are subsampled

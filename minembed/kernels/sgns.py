@@ -111,11 +111,14 @@ def guide_table(cum: np.ndarray) -> np.ndarray:
 def keep_thresholds(counts: np.ndarray, sample: float) -> np.ndarray:
     """Subsampling as word2vec.c: with ``t = sample * total``, a word seen ``c`` times is kept with
     probability ``min(1, (sqrt(c / t) + 1) * t / c)``. Returned as int64 thresholds on 31-bit
-    random integers (kept when ``r < threshold``; ``2**31`` means always kept)."""
+    random integers (kept when ``r < threshold``; ``2**31`` means always kept).
+
+    ``sample >= 1`` is gensim's shorthand for a count: ``t = int(sample * (3 + sqrt(5)) / 2)``,
+    exactly as gensim computes it."""
     counts = np.asarray(counts, dtype=np.float64)
     if sample <= 0:
         return np.full(len(counts), 2**31, dtype=np.int64)
-    t = sample * counts.sum() if sample < 1.0 else float(sample)  # gensim: sample >= 1 is a count
+    t = sample * counts.sum() if sample < 1.0 else float(int(sample * (3 + math.sqrt(5)) / 2))
     prob = np.minimum(1.0, (np.sqrt(counts / t) + 1.0) * t / counts)
     return np.round(prob * 2**31).astype(np.int64)
 
