@@ -283,10 +283,10 @@ def _lcg(seed: int):
 def _train_target_reference(h, e, out, t, label, alpha):
     """One target row ``out[t]`` with label 0 or 1: returns the loss, updates ``out[t]`` and adds the
     gradient for ``h`` into ``e`` (computed with the row as it was before the update)."""
-    x = float(h @ out[t])
-    s = float(sigmoid_clipped(x))                      # exactly 0 or 1 beyond |x| >= 6, as in the kernel
+    x = float(h @ out[t])                                # the score
+    s = float(sigmoid_clipped(x))                        # exactly 0 or 1 beyond |x| >= 6, as in the kernel
     loss = float(np.logaddexp(0.0, -x if label else x))  # -log sigma(x) or -log sigma(-x), exact
-    g = np.float32(alpha * (label - s))
+    g = np.float32(alpha * (label - s))                  # alpha times minus d loss / dx
     e += g * out[t]
     out[t] += g * h
     return loss
@@ -316,13 +316,12 @@ def train_chunks_reference(job: SGNSJob, first: int = 0, stop: int | None = None
 
     Same random numbers, in the same order (per sentence: one per word for subsampling, then one per
     kept word for its reduced window unless ``shrink_windows`` is off, then ``negative`` per example
-    for the noise words), the same
-    examples and the same updates as :func:`train_chunks` with one worker. Two differences, each of
-    the size of float32 rounding: sigma and the loss are computed exactly here (the kernel
-    interpolates a table, error < 1e-7), and dot products are summed in NumPy's order (the kernel is
-    compiled with ``fastmath``). After one epoch on a small corpus the vectors agree to ~1e-6
-    (``tests/test_kernels_sgns.py``). Returns (sum of losses, number of examples); ``progress[0]``
-    gets the words done after each chunk.
+    for the noise words), the same examples and the same updates as :func:`train_chunks` with one
+    worker. Two differences, each of the size of float32 rounding: sigma and the loss are computed
+    exactly here (the kernel interpolates a table, error < 1e-7), and dot products are summed in
+    NumPy's order (the kernel is compiled with ``fastmath``). After one epoch on a small corpus the
+    vectors agree to ~1e-6 (``tests/test_kernels_sgns.py``). Returns (sum of losses, number of
+    examples); ``progress[0]`` gets the words done after each chunk.
     """
     stop = len(job.bounds) - 1 if stop is None else stop
     syn0, window = job.syn0, job.window
@@ -338,9 +337,9 @@ def train_chunks_reference(job: SGNSJob, first: int = 0, stop: int | None = None
                 context = sent[max(0, i - reach):i] + sent[i + 1:i + reach + 1]
                 if job.sg:  # each context word's input vector predicts the centre
                     for ctx in context:
-                        lo_, e = _train_example_reference(job, syn0[ctx].copy(), center, alpha, rand)
+                        example_loss, e = _train_example_reference(job, syn0[ctx].copy(), center, alpha, rand)
                         syn0[ctx] += job.lockf[ctx] * e
-                        loss += lo_
+                        loss += example_loss
                         examples += 1
                 elif context:  # CBOW: the sum (or mean) of the context vectors predicts the centre
                     h = np.zeros(syn0.shape[1], dtype=syn0.dtype)
@@ -348,10 +347,10 @@ def train_chunks_reference(job: SGNSJob, first: int = 0, stop: int | None = None
                         h += syn0[ctx]
                     if job.cbow_mean:
                         h *= np.float32(1.0 / len(context))
-                    lo_, e = _train_example_reference(job, h, center, alpha, rand)
+                    example_loss, e = _train_example_reference(job, h, center, alpha, rand)
                     for ctx in context:  # every context word takes all of e
                         syn0[ctx] += job.lockf[ctx] * e
-                    loss += lo_
+                    loss += example_loss
                     examples += 1
         words_done += int(job.offsets[job.bounds[c + 1]] - job.offsets[job.bounds[c]])
         if progress is not None:
