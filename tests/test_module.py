@@ -64,7 +64,7 @@ def test_load_state_dict_names_what_does_not_match():
     with pytest.raises(KeyError, match="missing \\['emb.weight'\\]"):
         m.load_state_dict({k: v for k, v in state.items() if k != "emb.weight"})
     state["emb.weight"] = np.zeros((9, 4))
-    with pytest.raises(ValueError, match=r"emb.weight: expected shape \(10, 4\), got \(9, 4\)"):
+    with pytest.raises(ValueError, match=r"'emb.weight': expected shape \(10, 4\), found \(9, 4\)"):
         m.load_state_dict(state)
 
 
@@ -93,6 +93,59 @@ def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
         Tiny().save(path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]  # no temporary file left behind
+
+
+def _wrong_last_shape(state):
+    state["body.3.bias"] = np.zeros(4, np.float32)
+
+
+def _int_weights(state):
+    state["body.3.weight"] = np.zeros((3, 8), np.int64)
+
+
+def _text_weights(state):
+    state["body.3.bias"] = np.array(["a", "b", "c"])
+
+
+def _missing(state):
+    del state["body.3.bias"]
+
+
+def _extra(state):
+    state["body.4.weight"] = np.zeros((2, 2), np.float32)
+
+
+@pytest.mark.parametrize("spoil, error, message", [
+    (_wrong_last_shape, ValueError, r"bad.npz: parameter 'body.3.bias': expected shape \(3,\), found \(4,\)"),
+    (_int_weights, TypeError, r"bad.npz: parameter 'body.3.weight': expected a float32 array, found int64"),
+    (_text_weights, TypeError, r"bad.npz: parameter 'body.3.bias': expected a float32 array, found <U1"),
+    (_missing, KeyError, r"bad.npz: state does not match the Tiny: missing \['body.3.bias'\], unexpected \[\]"),
+    (_extra, KeyError, r"bad.npz: .*missing \[\], unexpected \['body.4.weight'\]"),
+])
+def test_a_failed_load_names_the_file_and_leaves_the_module_untouched(tmp_path, spoil, error, message):
+    # Every array is checked before the first one is copied: the parameters checked (and, before
+    # the fix, assigned) ahead of the bad one keep their values too.
+    state = Tiny().state_dict()
+    for value in state.values():
+        value += 1.0
+    spoil(state)
+    path = tmp_path / "bad.npz"
+    np.savez(path, **state)
+    m = Tiny()
+    before = {name: p.data for name, p in m.named_parameters()}
+    with pytest.raises(error, match=message):
+        m.load(path)
+    for name, p in m.named_parameters():
+        assert p.data is before[name], name          # not even replaced by an equal copy
+    np.testing.assert_array_equal(m.emb.weight.data, Tiny().emb.weight.data)
+
+
+def test_load_casts_floats_to_the_parameter_dtype(tmp_path):
+    path = tmp_path / "f64.npz"
+    np.savez(path, **{k: v.astype(np.float64) + 0.5 for k, v in Tiny().state_dict().items()})
+    m = Tiny().load(path)
+    assert m.emb.weight.data.dtype == np.float32
+    np.testing.assert_array_equal(m.emb.weight.data, Tiny().emb.weight.data + np.float32(0.5))
 
 
 def test_loading_a_missing_or_corrupt_file(tmp_path):

@@ -226,18 +226,32 @@ class Module:
         """``{name: array}`` copies of every parameter, for saving with ``np.savez``."""
         return {name: p.data.copy() for name, p in self.named_parameters()}
 
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        """Copy arrays into the parameters of the same names; every name and shape must match."""
+    def load_state_dict(self, state: dict[str, np.ndarray], *, source=None) -> None:
+        """Copy arrays into the parameters of the same names (each cast to its parameter's dtype).
+
+        All or nothing: every name, shape and dtype is checked before the first parameter is
+        replaced, so a mismatch leaves the module exactly as it was. ``KeyError`` for missing or
+        unexpected names, ``ValueError`` for a shape, ``TypeError`` for an array that is not of
+        the parameter's kind (an integer or text array for float weights). ``source`` (a file
+        name) starts every message.
+        """
+        where = f"{source}: " if source is not None else ""
         own = dict(self.named_parameters())
         missing = sorted(set(own) - set(state))
         unexpected = sorted(set(state) - set(own))
         if missing or unexpected:
-            raise KeyError(f"state does not match the module: missing {missing}, unexpected {unexpected}")
+            raise KeyError(f"{where}state does not match the {type(self).__name__}: missing {missing}, "
+                           f"unexpected {unexpected}")
+        values = {}
         for name, p in own.items():
             value = np.asarray(state[name])
             if value.shape != p.data.shape:
-                raise ValueError(f"{name}: expected shape {p.data.shape}, got {value.shape}")
-            p.data = value.astype(p.data.dtype, copy=True)
+                raise ValueError(f"{where}parameter {name!r}: expected shape {p.data.shape}, found {value.shape}")
+            if value.dtype.kind != p.data.dtype.kind:
+                raise TypeError(f"{where}parameter {name!r}: expected a {p.data.dtype} array, found {value.dtype}")
+            values[name] = value
+        for name, p in own.items():   # only now that everything fits
+            p.data = values[name].astype(p.data.dtype, copy=True)
 
     def save(self, path) -> None:
         """Write every parameter to an ``.npz`` file (atomically: a failed save keeps the old file)."""
@@ -246,10 +260,14 @@ class Module:
         save_npz(path, **self.state_dict())
 
     def load(self, path) -> Module:
-        """Read parameters saved by :meth:`save` into this (identically built) module; returns self."""
+        """Read parameters saved by :meth:`save` into this (identically built) module; returns self.
+
+        A file that does not fit (another size, a missing or extra array) raises, naming the file
+        and the parameter, and leaves the module untouched (see :meth:`load_state_dict`).
+        """
         from ..io import load_npz
 
-        self.load_state_dict(load_npz(path))
+        self.load_state_dict(load_npz(path), source=path)
         return self
 
     def __repr__(self) -> str:
