@@ -83,3 +83,18 @@ def test_blas_threads_context_restores_the_setting():
     assert get_blas_threads() == before
     with pytest.raises(ValueError, match="positive integer"):
         set_blas_threads(0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gelu_of_nan_and_inf_is_the_reference_in_both_dtypes(dtype):
+    # float32 NaN used to raise ZeroDivisionError: fastmath=True's "no NaN" flag let LLVM fold
+    # Numba's 1/d zero-division guard to true for d = NaN.
+    x = np.array([np.nan, 1.0, np.inf, -np.inf, -np.nan, 0.5], dtype)
+    with np.errstate(invalid="ignore"):      # -inf * 0 in the reference
+        y, d = gelu.gelu_with_derivative(x)
+        yr, dr = gelu.gelu_with_derivative_reference(x)
+    # math.erf: GELU(inf) = inf, GELU(-inf) = -inf * 0 = NaN, y'(+-inf) = Phi + (+-inf) * 0 = NaN
+    np.testing.assert_array_equal(np.isnan(yr), [True, False, False, True, True, False])
+    np.testing.assert_allclose(y, yr, rtol=1e-6, atol=0)          # NaN where the reference has NaN, and only there
+    np.testing.assert_allclose(d, dr, rtol=1e-6, atol=0)
+    assert y[2] == np.inf

@@ -10,6 +10,9 @@ float64 arrays use ``math.erf``. float32 arrays use the Abramowitz & Stegun form
 absolute error is below 1.5e-7 — about float32's own rounding of Phi near 1 — and whose
 ``exp(-z^2)`` with ``z = x / sqrt 2`` is the same ``exp(-x^2 / 2)`` the density needs: one
 ``exp`` per element instead of an ``erf`` and an ``exp``.
+
+NaN and inf give what the formula gives in float64 (NaN stays NaN, GELU(inf) = inf): the kernel's
+fast-math flags (:data:`minembed.kernels.jit.FASTMATH`) do not let LLVM assume them away.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ import math
 
 import numpy as np
 
-from .jit import jit, jit_enabled
+from .jit import FASTMATH, jit, jit_enabled
 
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -34,7 +37,7 @@ def gelu_with_derivative_reference(x: np.ndarray) -> tuple[np.ndarray, np.ndarra
 _P, _A1, _A2, _A3, _A4, _A5 = 0.3275911, 0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429
 
 
-@jit(nogil=True, cache=True, fastmath=True)
+@jit(nogil=True, cache=True, fastmath=FASTMATH)
 def _gelu_float32_kernel(x, y, dydx):
     # float32 constants throughout, no branch: LLVM keeps the loop in single precision.
     half, one = np.float32(0.5), np.float32(1.0)

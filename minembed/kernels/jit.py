@@ -30,6 +30,17 @@ import numba
 _JIT = os.environ.get("MINEMBED_JIT", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
+# Fast-math flags for kernels that sum in a loop: ``reassoc`` lets LLVM reorder (and so
+# vectorise) sums, ``contract`` fuse multiply-adds, ``afn``/``arcp`` use faster exp and
+# reciprocals, ``nsz`` ignore the sign of zero. Not ``nnan``/``ninf`` (which ``fastmath=True``
+# includes): they let LLVM assume no NaN or inf ever occurs, so a NaN input becomes undefined
+# behaviour instead of a NaN output. One example: Numba guards ``1 / d`` with ``if d == 0: raise
+# ZeroDivisionError``; under ``nnan`` LLVM may fold that test to true for d = NaN, and the GELU
+# of a float32 NaN raised ZeroDivisionError. Numba's cache does not see this constant: after
+# editing it, touch the kernel files (or clear ``__pycache__``) so they compile again.
+FASTMATH = {"reassoc", "contract", "afn", "arcp", "nsz"}
+
+
 def jit_enabled() -> bool:
     """True unless the environment variable ``MINEMBED_JIT`` is ``0`` (or false/no/off)."""
     return _JIT
