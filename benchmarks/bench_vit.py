@@ -135,7 +135,7 @@ def side_torch(mnist, epochs, batch_size, lr, schedule, seed, weights, cfg):
 
     (x, y), (xt, yt) = _load(mnist)
 
-    def to_float(images):  # ViT's images_to_float: x / 255 in float32
+    def to_float(images):  # minembed.vision.pixels' rule for uint8: x / 255 in float32
         return torch.from_numpy(images.astype(np.float32) * np.float32(1.0 / 255.0))[:, None]
 
     x, xt, y = to_float(x), to_float(xt), torch.from_numpy(y.astype(np.int64))

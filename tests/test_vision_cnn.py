@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 import minembed as me
+from minembed.kernels.validate import check_positive_int
 from minembed.nn import check_gradients
-from minembed.vision import TinyCNN, knn_accuracy, knn_predict, nearest_neighbors, plot_neighbors
+from minembed.vision import TinyCNN, ViT, knn_accuracy, knn_predict, nearest_neighbors, plot_neighbors
 
 
 def small_model(seed=0):
@@ -67,12 +68,121 @@ def test_bad_images_raise_value_errors_naming_the_shape():
         m.predict(np.zeros((2, 32, 32), np.uint8))
     x = np.zeros((2, 28, 28))
     x[1, 3, 4] = np.nan
-    with pytest.raises(ValueError, match=r"\(2, 28, 28\) contain a non-finite pixel at \(1, 0, 3, 4\)"):
+    with pytest.raises(ValueError, match=r"\(2, 28, 28\) contain a non-finite pixel \(nan\) at \(1, 3, 4\)"):
         m.embed(x)
     with pytest.raises(ValueError, match="labels outside"):
         m.fit(np.zeros((4, 28, 28), np.uint8), np.array([0, 1, 2, 10]), epochs=1, progress=False)
     with pytest.raises(ValueError, match="image_size"):
         TinyCNN(image_size=30)
+
+
+# ---------------------------------------------------- what every image model accepts
+# Both models at 8x8 grey images, so one set of tests checks that an image means the same to each.
+IMAGE_MODELS = {
+    "TinyCNN": lambda: TinyCNN(n_classes=3, embedding_dim=4, image_size=8, channels=(2, 3), seed=0),
+    "ViT": lambda: ViT(img_size=8, patch_size=4, in_chans=1, num_classes=3, embed_dim=8, depth=1, num_heads=2,
+                       mlp_hidden=8, seed=0),
+}
+# every method that takes a batch_size, called with it
+BATCHED_CALLS = {
+    "TinyCNN": [lambda m, x, bs: m.embed(x, batch_size=bs), lambda m, x, bs: m.logits(x, batch_size=bs),
+                lambda m, x, bs: m.predict(x, batch_size=bs), lambda m, x, bs: m.accuracy(x, [0, 1, 2], batch_size=bs),
+                lambda m, x, bs: m.fit(x, [0, 1, 2], epochs=1, batch_size=bs, progress=False)],
+    "ViT": [lambda m, x, bs: m.embed(x, batch_size=bs), lambda m, x, bs: m.predict_logits(x, batch_size=bs),
+            lambda m, x, bs: m.predict(x, batch_size=bs), lambda m, x, bs: m.score(x, [0, 1, 2], batch_size=bs),
+            lambda m, x, bs: m.fit(x, [0, 1, 2], epochs=1, batch_size=bs, progress=False)],
+}
+
+
+def test_check_positive_int():
+    assert check_positive_int(3, "n") == 3 and type(check_positive_int(np.int64(2), "n")) is int
+    for bad, error in [(0, ValueError), (-1, ValueError), (2.0, TypeError), (True, TypeError), ("4", TypeError),
+                       (None, TypeError)]:
+        with pytest.raises(error, match=f"n must be an integer >= 1, got {bad!r}"):
+            check_positive_int(bad, "n")
+
+
+@pytest.mark.parametrize("kind", IMAGE_MODELS)
+@pytest.mark.parametrize("bad, error", [(0, ValueError), (-1, ValueError), (2.5, TypeError)])
+def test_every_batch_size_is_checked(kind, bad, error):
+    # embed(x, batch_size=-1) returned 0 rows and batch_size=0 raised range()'s own error
+    x = np.zeros((3, 8, 8), np.uint8)
+    for call in BATCHED_CALLS[kind]:
+        with pytest.raises(error, match=f"batch_size must be an integer >= 1, got {bad!r}"):
+            call(IMAGE_MODELS[kind](), x, bad)
+    for call in BATCHED_CALLS[kind]:
+        call(IMAGE_MODELS[kind](), x, 2)      # and a good one still runs: 2 batches, the last one short
+
+
+@pytest.mark.parametrize("kind", IMAGE_MODELS)
+def test_one_pixel_rule_for_every_image_model(kind, rng):
+    m = IMAGE_MODELS[kind]()
+    u8 = rng.integers(0, 256, (4, 8, 8)).astype(np.uint8)
+    want = m.embed(u8.astype(np.float64) / 255)          # floats are taken as already scaled
+    np.testing.assert_allclose(m.embed(u8), want, rtol=1e-5, atol=1e-6)                # uint8 is divided by 255
+    np.testing.assert_allclose(m.embed(u8[:, None]), m.embed(u8), rtol=0, atol=0)      # (N, 1, S, S) = (N, S, S)
+    np.testing.assert_allclose(m.embed(np.asfortranarray(u8 / 255)), want, rtol=1e-6, atol=1e-7)
+    for other in (np.int64, np.int32, np.uint16, np.int8):
+        # ViT took int64 as already scaled (0..255, no / 255); TinyCNN refused it: both refuse now
+        with pytest.raises(TypeError, match=f"images have dtype {np.dtype(other)} .*astype\\(np.uint8\\)"):
+            m.embed(u8.astype(other))
+    with pytest.raises(TypeError, match="uint8 .* or float .*, got dtype bool"):
+        m.embed(u8 > 0)
+    x = u8 / 255.0
+    x.flat[100] = np.nan              # image 1, row 4, column 4
+    with pytest.raises(ValueError, match=r"\(4, 8, 8\) contain a non-finite pixel \(nan\) at \(1, 4, 4\)"):
+        m.embed(x)                    # the ViT raised ZeroDivisionError inside its float32 GELU
+    x[1, 4, 4] = -np.inf
+    with pytest.raises(ValueError, match=r"non-finite pixel \(-inf\) at \(1, 4, 4\)"):
+        m.embed(x)
+    x[1, 4, 4] = 1e39                 # finite in float64, inf in the models' float32
+    with pytest.raises(ValueError, match=r"non-finite pixel \(inf\) at \(1, 4, 4\)"):
+        m.embed(x)
+    with pytest.raises(ValueError, match=rf"{kind} expects images of shape \(N, 8, 8\) or \(N, 1, 8, 8\); "
+                                         r"got \(4, 2, 8, 8\)"):
+        m.embed(np.zeros((4, 2, 8, 8), np.uint8))
+    assert m.embed(np.zeros((0, 8, 8), np.uint8)).shape == (0, m.embed(u8).shape[1])
+
+
+@pytest.mark.parametrize("kind", IMAGE_MODELS)
+def test_the_pixels_passed_in_are_never_changed(kind):
+    x = np.full((2, 8, 8), 0.5, np.float32)
+    m = IMAGE_MODELS[kind]()
+    m.embed(x)
+    m.fit(x, [0, 1], epochs=1, batch_size=2, progress=False)
+    assert (x == 0.5).all()
+
+
+@pytest.mark.parametrize("kind", IMAGE_MODELS)
+def test_fit_on_no_images_raises(kind):
+    # ViT.fit recorded a loss of 0.0 for each epoch and returned
+    m = IMAGE_MODELS[kind]()
+    before = [p.data.copy() for p in m.parameters()]
+    with pytest.raises(ValueError, match=rf"{kind}.fit needs at least one training image, got x of shape "
+                                         r"\(0, 8, 8\)"):
+        m.fit(np.zeros((0, 8, 8), np.uint8), np.zeros(0, np.int64), progress=False)
+    assert all(np.array_equal(p.data, b) for p, b in zip(m.parameters(), before, strict=True))
+
+
+@pytest.mark.parametrize("kind", IMAGE_MODELS)
+def test_fit_checks_epochs_as_a_count(kind):
+    x = np.zeros((3, 8, 8), np.uint8)
+    for bad, error in [(0, ValueError), (1.5, TypeError)]:
+        with pytest.raises(error, match=f"epochs must be an integer >= 1, got {bad!r}"):
+            IMAGE_MODELS[kind]().fit(x, [0, 1, 2], epochs=bad, progress=False)
+
+
+def test_loading_a_file_of_another_size_names_it_and_changes_nothing(tmp_path):
+    path = tmp_path / "cnn32.npz"
+    TinyCNN(embedding_dim=32, seed=1).save(path)
+    m = TinyCNN(seed=0)
+    x = np.random.default_rng(0).integers(0, 256, (3, 28, 28)).astype(np.uint8)
+    before = m.embed(x)
+    with pytest.raises(ValueError, match=r"cnn32.npz: parameter 'features.5.weight': expected shape \(64, 784\), "
+                                         r"found \(32, 784\)"):
+        m.load(path)
+    np.testing.assert_array_equal(m.embed(x), before)   # the convolutions (checked first) were not replaced
+    assert np.array_equal(m.features[0].weight.data, TinyCNN(seed=0).features[0].weight.data)
 
 
 def _tiny_data(n=100):

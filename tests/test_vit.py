@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import minembed as me
+from minembed.io import load_npz
 from minembed.nn import MLP, MultiHeadSelfAttention, TransformerBlock, check_gradients
 from minembed.vision import PatchEmbed, ViT
 from minembed.vision.patch_embed import patchify, unpatchify
@@ -251,8 +252,27 @@ def test_vit_save_load_round_trip(tmp_path, rng):
     assert not np.array_equal(other.predict_logits(x), m.predict_logits(x))
     other.load(path)
     np.testing.assert_array_equal(other.predict_logits(x), m.predict_logits(x))
-    with pytest.raises(KeyError, match="pos_embed"):
+    with pytest.raises(ValueError, match="pos_embed='sincos' \\(here 'learned'\\)"):
         tiny_vit(in_chans=1, pool="mean").load(path)
+    with pytest.raises(KeyError, match="pos_embed"):        # the state alone: its names differ
+        state = load_npz(path)
+        del state["__config__"]
+        tiny_vit(in_chans=1, pool="mean").load_state_dict(state)
+
+
+def test_vit_load_refuses_other_settings_and_changes_nothing(tmp_path, rng):
+    # num_heads and pool change what the weights mean but not one shape: this loaded silently
+    path = tmp_path / "vit.npz"
+    tiny_vit(num_heads=4, seed=1).save(path)
+    m = tiny_vit(num_heads=2, pool="mean", class_token=True)
+    x = rng.random((2, 2, 8, 8)).astype(np.float32)
+    before = m.predict_logits(x)
+    with pytest.raises(ValueError, match=r"vit.npz: saved with other settings than this ViT: num_heads=4 \(here 2\), "
+                                         r"pool='cls' \(here 'mean'\); use ViT.from_file"):
+        m.load(path)
+    np.testing.assert_array_equal(m.predict_logits(x), before)
+    again = tiny_vit(num_heads=4, seed=2).load(path)          # the same settings load
+    np.testing.assert_array_equal(again.predict_logits(x), ViT.from_file(path).predict_logits(x))
 
 
 def test_lr_schedule_warmup_and_cosine():

@@ -40,3 +40,18 @@ def check_float_matrix(a, name: str) -> None:
         raise TypeError(f"{name} must be float32 or float64, got {a.dtype}")
     if not a.flags.c_contiguous:
         raise ValueError(f"{name} must be C-contiguous")
+
+
+def check_positive_int(value, name: str) -> int:
+    """``value`` as a Python int after checking it is an integer >= 1 (a count, a batch size).
+
+    ``TypeError`` for anything that is not an integer (``bool`` and ``2.0`` included: a float
+    count is usually a mistake worth seeing); ``ValueError`` for 0 or a negative number. Both
+    say ``{name} must be an integer >= 1, got {value!r}``.
+    """
+    message = f"{name} must be an integer >= 1, got {value!r}"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(message)
+    if value < 1:
+        raise ValueError(message)
+    return int(value)

@@ -12,7 +12,8 @@ in the 64-d layer just before the classifier, so that layer is a useful embeddin
 things the classifier never did, like finding the most similar training image.
 
 Pixels: ``uint8`` images are divided by 255 (to [0, 1]); float images are taken to be in
-[0, 1] already. Then, with ``normalize=True`` (the default), ``(x - 0.1307) / 0.3081`` is
+[0, 1] already; other integer dtypes, NaN and inf are refused (the rule of every image model,
+:mod:`minembed.vision.pixels`). Then, with ``normalize=True`` (the default), ``(x - 0.1307) / 0.3081`` is
 applied: the mean and standard deviation of the MNIST training pixels, the same constants
 the PyTorch MNIST example uses. See :meth:`TinyCNN.prepare`.
 """
@@ -23,6 +24,7 @@ import time
 import numpy as np
 
 from ..kernels.blas import blas_threads as _blas_threads
+from ..kernels.validate import check_positive_int
 from ..nn.activations import ReLU
 from ..nn.conv import Conv2d
 from ..nn.linear import Linear
@@ -33,6 +35,7 @@ from ..nn.pool import Flatten, ReLUMaxPool2d
 from ..nn.schedule import CosineSchedule
 from ..progress import progress as _progress
 from ..rng import make_rng
+from .pixels import prepare_images
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 
@@ -72,30 +75,17 @@ class TinyCNN(Module):
     def prepare(self, images) -> np.ndarray:
         """Images (N, S, S) or (N, 1, S, S) -> float32 (N, 1, S, S), scaled and normalised.
 
-        ``uint8`` -> ``/ 255``; float -> used as is (expected in [0, 1]); then, if
-        ``normalize``, ``(x - 0.1307) / 0.3081``. ``ValueError`` naming the shape for a wrong
-        rank, channel count or size, and for NaN/inf pixels.
+        Pixels follow the rule of every image model (:func:`minembed.vision.pixels.prepare_images`):
+        ``uint8`` -> ``/ 255``; float -> used as is (expected in [0, 1]); other integer dtypes,
+        NaN and inf are refused. Then, if ``normalize``, ``(x - 0.1307) / 0.3081``.
+        ``ValueError`` naming the shape for a wrong rank, channel count or size.
         """
-        x = np.asarray(images)
         s = self.image_size
-        if x.ndim == 3:
-            x = x[:, None]
-        if x.ndim != 4 or x.shape[1] != 1 or x.shape[2:] != (s, s):
-            raise ValueError(f"TinyCNN expects images of shape (N, {s}, {s}) or (N, 1, {s}, {s}); "
-                             f"got {np.shape(images)}")
-        if x.dtype == np.uint8:
-            x = x.astype(np.float32) * np.float32(1 / 255)
-        elif np.issubdtype(x.dtype, np.floating):
-            x = x.astype(np.float32)
-            if not np.isfinite(x).all():
-                bad = tuple(int(i) for i in np.argwhere(~np.isfinite(x))[0])
-                raise ValueError(f"images of shape {np.shape(images)} contain a non-finite pixel at {bad}")
-        else:
-            raise TypeError(f"images must be uint8 (0..255) or float (0..1), got dtype {x.dtype}")
+        x = prepare_images(images, channels=1, size=(s, s), model="TinyCNN")
         if self.normalize:
             x -= np.float32(MNIST_MEAN)
             x *= np.float32(1 / MNIST_STD)
-        return np.ascontiguousarray(x)
+        return x
 
     # ---------------------------------------------------------------- network
     def forward(self, x):
@@ -105,6 +95,7 @@ class TinyCNN(Module):
         return self.features.backward(self.head.backward(dy))
 
     def _batched(self, images, batch_size: int, head: bool) -> np.ndarray:
+        batch_size = check_positive_int(batch_size, "batch_size")
         x_all = np.asarray(images)
         outs = []
         for start in range(0, len(x_all), batch_size):
@@ -159,12 +150,14 @@ class TinyCNN(Module):
         """
         x = np.asarray(x)
         y = self._check_labels(x, y, "y")
+        if len(x) == 0:
+            raise ValueError(f"TinyCNN.fit needs at least one training image, got x of shape {x.shape}")
         if (x_test is None) != (y_test is None):
             raise ValueError("pass both x_test and y_test, or neither")
         if x_test is not None:
             y_test = self._check_labels(np.asarray(x_test), y_test, "y_test")
-        if epochs < 1 or batch_size < 1:
-            raise ValueError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
+        epochs = check_positive_int(epochs, "epochs")
+        batch_size = check_positive_int(batch_size, "batch_size")
         if schedule not in ("constant", "cosine"):
             raise ValueError(f"schedule must be 'constant' or 'cosine', got {schedule!r}")
         n_batches = (len(x) + batch_size - 1) // batch_size

@@ -12,7 +12,8 @@ table of :func:`sincos_2d_table`. Without them the transformer sees a *set* of p
 shuffle the patches and every output token is shuffled the same way, so the class token
 (and the mean) is unchanged — lesson 06 runs that experiment.
 
-Pixels: uint8 images are divided by 255 (to [0, 1]); float images are used as given.
+Pixels: uint8 images are divided by 255 (to [0, 1]); float images are used as given; other
+integer dtypes, NaN and inf are refused (the rule of every image model, :mod:`minembed.vision.pixels`).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ import numpy as np
 
 from ..io import load_npz, save_npz
 from ..kernels.blas import blas_threads as _blas_threads
+from ..kernels.validate import check_positive_int
 from ..nn.attention import TransformerBlock, _trunc_normal_
 from ..nn.linear import Linear
 from ..nn.losses import CrossEntropyLoss
@@ -33,6 +35,7 @@ from ..nn.schedule import cosine_lr
 from ..progress import progress as progress_bar
 from ..rng import make_rng
 from .patch_embed import PatchEmbed
+from .pixels import prepare_images
 
 
 # ------------------------------------------------------------------ position tables
@@ -66,17 +69,6 @@ def sincos_2d_table(grid_size, dim: int, base: float = 10000.0) -> np.ndarray:
     rows = sinusoidal_table(gh, dim // 2, base)
     cols = sinusoidal_table(gw, dim // 2, base)
     return np.concatenate([np.repeat(rows, gw, axis=0), np.tile(cols, (gh, 1))], axis=1)
-
-
-def images_to_float(images, dtype=np.float32) -> np.ndarray:
-    """uint8 pixels -> ``x / 255`` in [0, 1]; float arrays pass through (as ``dtype``)."""
-    images = np.asarray(images)
-    if images.dtype == np.uint8:
-        return images.astype(dtype) * np.dtype(dtype).type(1.0 / 255.0)
-    if images.dtype == np.bool_ or not (np.issubdtype(images.dtype, np.floating)
-                                        or np.issubdtype(images.dtype, np.integer)):
-        raise TypeError(f"images must be uint8 or float, got dtype {images.dtype}")
-    return images.astype(dtype, copy=False)
 
 
 def lr_at(step: int, total_steps: int, lr: float, schedule: str, warmup_steps: int, min_lr: float = 0.0) -> float:
@@ -165,7 +157,8 @@ class ViT(Module):
 
     def forward_features(self, images) -> np.ndarray:
         """Images -> final normalised tokens (B, T, D); token 0 is the class token if there is one."""
-        x = images_to_float(images, self.dtype)
+        x = prepare_images(images, channels=self.patch_embed.in_chans, size=self.patch_embed.img_size,
+                           dtype=self.dtype, model="ViT")
         tokens = self.patch_embed.forward(x)                      # (B, N, D)
         b, n, d = tokens.shape
         if self.cls_token is not None:
@@ -210,16 +203,15 @@ class ViT(Module):
         return self.patch_embed.backward(dtokens[:, self.num_prefix:])
 
     # ----------------------------------------------------------------- using the model
-    def _batches(self, n: int, batch_size: int):
-        return range(0, n, batch_size)
-
     def embed(self, images, batch_size: int = 512) -> np.ndarray:
         """Image embeddings (N, D): the pooled, normalised token (class token by default)."""
+        batch_size = check_positive_int(batch_size, "batch_size")
+        images = np.asarray(images)
         was_training = self.training
         self.eval()
         try:
             out = [np.array(self.pool_tokens(self.forward_features(images[i:i + batch_size])))
-                   for i in self._batches(len(images), batch_size)]
+                   for i in range(0, len(images), batch_size)]
         finally:
             self.train(was_training)
         return np.concatenate(out) if out else np.zeros((0, self.embed_dim), self.dtype)
@@ -274,11 +266,13 @@ class ViT(Module):
              seed, progress, callbacks) -> dict:
         if schedule not in ("constant", "cosine"):
             raise ValueError(f"schedule must be 'constant' or 'cosine', got {schedule!r}")
-        y = np.asarray(y)
+        x, y = np.asarray(x), np.asarray(y)
         if len(x) != len(y):
             raise ValueError(f"x has {len(x)} images but y has {len(y)} labels")
-        if epochs < 1 or batch_size < 1:
-            raise ValueError(f"epochs and batch_size must be positive, got {epochs} and {batch_size}")
+        if len(x) == 0:
+            raise ValueError(f"ViT.fit needs at least one training image, got x of shape {x.shape}")
+        epochs = check_positive_int(epochs, "epochs")
+        batch_size = check_positive_int(batch_size, "batch_size")
         n = len(x)
         steps_per_epoch = -(-n // batch_size)
         total = epochs * steps_per_epoch
@@ -325,10 +319,22 @@ class ViT(Module):
         save_npz(path, __config__=np.array(json.dumps(self.config)), **self.state_dict())
 
     def load(self, path) -> ViT:
-        """Load parameters saved by :meth:`save` into this identically configured model."""
+        """Load parameters saved by :meth:`save` into this identically configured model.
+
+        A file saved with other settings is refused (``ValueError`` naming them) even where the
+        shapes agree (``num_heads``, ``pool``, ``eps`` change what the weights mean); a failed
+        load leaves the model untouched.
+        """
         state = load_npz(path)
-        state.pop("__config__", None)
-        self.load_state_dict(state)
+        if "__config__" in state:
+            saved = json.loads(str(state.pop("__config__")))
+            own = json.loads(json.dumps(self.config))       # tuples -> lists, as stored
+            differ = sorted(k for k in own.keys() | saved.keys() if own.get(k) != saved.get(k))
+            if differ:
+                raise ValueError(f"{path}: saved with other settings than this ViT: "
+                                 + ", ".join(f"{k}={saved.get(k)!r} (here {own.get(k)!r})" for k in differ)
+                                 + "; use ViT.from_file to rebuild the saved model")
+        self.load_state_dict(state, source=path)
         return self
 
     @classmethod
@@ -342,7 +348,7 @@ class ViT(Module):
             if isinstance(config[key], list):
                 config[key] = tuple(config[key])
         model = cls(**config, seed=0)
-        model.load_state_dict(state)
+        model.load_state_dict(state, source=path)
         return model
 
     def extra_repr(self) -> str:
