@@ -54,6 +54,22 @@ def test_backward_kernel_equals_reference(rng, dtype, out_ch, shape, k, s, p):
     assert dx is None and np.array_equal(dw, got[0]) and np.array_equal(db, got[1])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nan_and_inf_spread_exactly_as_in_the_reference(rng, dtype):
+    # The kernels' fast-math flags keep IEEE NaN/inf (no "nnan"/"ninf", see kernels.jit.FASTMATH):
+    # a NaN pixel poisons exactly the outputs whose window covers it, in both paths.
+    x, w, b = _case(rng, (3, 2, 6, 7), 3, dtype, out_ch=5)
+    x[1, 0, 2, 3], x[2, 1, 0, 0] = np.nan, np.inf
+    y, yr = C.conv2d_forward(x, w, b, 1, 1), C.conv2d_forward_reference(x, w, b, 1, 1)
+    assert np.isnan(yr).sum() == 5 * 9 and np.isinf(yr).sum() == 5 * 4   # the 3x3 windows over each; inf in a corner
+    np.testing.assert_allclose(y, yr, **_tol(dtype))           # NaN at the same places (and equal elsewhere)
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    dy[0, 1, 1, 1] = np.nan
+    for g, r in zip(C.conv2d_backward(dy, x, w, 1, 1), C.conv2d_backward_reference(dy, x, w, 1, 1), strict=True):
+        assert np.isnan(r).any()
+        np.testing.assert_allclose(g, r, **_tol(dtype))
+
+
 def test_reference_is_the_sliding_dot_product(rng):
     # The oracle for both paths: y[n, o, a, b] = b[o] + sum over the window of w * x, by hand.
     x, w, b = _case(rng, (2, 3, 7, 6), (3, 2), np.float64, out_ch=4)

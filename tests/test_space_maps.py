@@ -58,6 +58,18 @@ def test_tsne_gradient_kernel_matches_reference(rng, c, n):
         assert z == pytest.approx(rz, rel=1e-12)
 
 
+@pytest.mark.parametrize("c,n", [(2, 50), (2, 700), (3, 50)])
+def test_tsne_gradient_of_a_nan_point_is_nan_as_in_the_reference(rng, c, n):
+    # fastmath=True's "no NaN" flag made the 2-D kernels raise ZeroDivisionError from 1 / (1 + d2)
+    y = rng.standard_normal((n, c))
+    y[3, 0] = np.nan
+    p = _random_p(rng, n)
+    g, z = kt.tsne_gradient(y, p)
+    rg, rz = kt.tsne_gradient_reference(y, p)
+    assert np.isnan(rz) and np.isnan(z) and np.isnan(rg).all()      # Z sums every pair: NaN spreads everywhere
+    np.testing.assert_array_equal(np.isnan(g), np.isnan(rg))
+
+
 @pytest.mark.parametrize("c", [2, 3])
 def test_tsne_gradient_equals_finite_differences_of_kl(rng, c):
     y = rng.standard_normal((10, c))

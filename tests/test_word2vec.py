@@ -135,6 +135,24 @@ def test_kernel_pair_update_equals_reference(rng):
     assert not np.allclose(b0, syn0)  # the step did something
 
 
+def test_kernel_propagates_nan_weights_as_the_reference_does(rng):
+    # A NaN score used to take the table branch and read sig[int(NaN)], an index far outside the
+    # table: finite garbage instead of NaN in the updated rows (or a crash).
+    syn0 = (rng.standard_normal((20, 8)) * 0.1).astype(np.float32)
+    syn1 = (rng.standard_normal((20, 8)) * 0.1).astype(np.float32)
+    syn0[2, 3] = np.nan
+    # rows never shared between pairs, so the sequential kernel and the batched reference agree
+    contexts, centres, negatives = np.array([2, 4, 5]), np.array([1, 3, 10]), np.array([[6, 7], [8, 9], [11, 12]])
+    a0, a1, b0, b1 = syn0.copy(), syn1.copy(), syn0.copy(), syn1.copy()
+    with np.errstate(invalid="ignore"):
+        loss_ref = sgns.sg_ns_step_reference(a0, a1, contexts, centres, negatives, 0.025)
+    loss_ker = sgns.sg_ns_step(b0, b1, contexts, centres, negatives, 0.025)
+    assert np.isnan(a0).sum() == 8 and np.isnan(a1).sum() == 24      # row 2 of syn0, rows 1, 6, 7 of syn1
+    np.testing.assert_allclose(b0, a0, atol=2e-6)                     # NaN exactly where the reference has it
+    np.testing.assert_allclose(b1, a1, atol=2e-6)
+    np.testing.assert_allclose(loss_ker, loss_ref, rtol=1e-5)
+
+
 def test_kernel_single_pair_by_hand():
     syn0 = np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 0.0]], dtype=np.float32)
     syn1 = np.array([[0.0, 0.0], [1.0, 2.0], [-1.0, 1.0]], dtype=np.float32)

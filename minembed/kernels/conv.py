@@ -49,7 +49,8 @@ multiply it at once, move on. Images are independent, so threads take different 
 ``_col2im_sample``). The small matrix products are loops whose innermost index runs along a
 row of ``cols_n`` (``OH*OW`` consecutive floats), so LLVM vectorises them, and each pass over
 ``cols_n`` serves four output channels at once (one load feeds four multiply-adds).
-``fastmath`` lets LLVM reorder the sums, so these results match the references to rounding
+Fast-math (:data:`~minembed.kernels.jit.FASTMATH`, which keeps NaN and inf as IEEE says) lets
+LLVM reorder the sums, so these results match the references to rounding
 (~1e-5 relative in float32), not bit for bit. They do not depend on the number of threads
 either: weight gradients are summed over fixed blocks of ``WEIGHT_GRAD_BLOCK`` images, then
 the blocks in order.
@@ -59,7 +60,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from .jit import jit, jit_enabled
+from .jit import FASTMATH, jit, jit_enabled
 
 
 # ------------------------------------------------------------------------- checks
@@ -287,7 +288,7 @@ def conv2d_backward_reference(dy, x, weight, stride=1, padding=0, input_grad=Tru
 
 
 # ------------------------------------------------ the whole layer: fused kernels
-@jit(nogil=True, cache=True, parallel=True, fastmath=True)
+@jit(nogil=True, cache=True, parallel=True, fastmath=FASTMATH)
 def _conv_forward_kernel(xp, wm, b, y, kh, kw, sh, sw):
     n_img, oc = xp.shape[0], wm.shape[0]
     k, oh, ow = wm.shape[1], y.shape[2], y.shape[3]
@@ -315,7 +316,7 @@ def _conv_forward_kernel(xp, wm, b, y, kh, kw, sh, sw):
                     yn[o, r] += w0 * cols[q, r]
 
 
-@jit(nogil=True, cache=True, parallel=True, fastmath=True)
+@jit(nogil=True, cache=True, parallel=True, fastmath=FASTMATH)
 def _conv_weight_grad_kernel(xp, dy, dw_parts, db_parts, kh, kw, sh, sw, block):
     # dw_parts (B, OC, K) / db_parts (B, OC): block t sums images [t*block, (t+1)*block).
     n_img, oc, oh, ow = dy.shape
@@ -352,7 +353,7 @@ def _conv_weight_grad_kernel(xp, dy, dw_parts, db_parts, kh, kw, sh, sw, block):
                     dw_parts[t, o, q] += acc
 
 
-@jit(nogil=True, cache=True, parallel=True, fastmath=True)
+@jit(nogil=True, cache=True, parallel=True, fastmath=FASTMATH)
 def _conv_input_grad_kernel(dy, wm, dxp, kh, kw, sh, sw):
     # dxp: the padded input gradient, (N, C, H + 2p, W + 2p); the caller cuts the border off.
     n_img, oc, oh, ow = dy.shape

@@ -59,7 +59,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import prange
 
-from .jit import jit
+from .jit import FASTMATH, jit
 
 MAX_EXP = 6.0
 TABLE_STEPS = 4096
@@ -375,7 +375,7 @@ def _draw(cum, guide, gshift, state):
     return state, i
 
 
-@jit(nogil=True, cache=True, fastmath=True, inline="always")
+@jit(nogil=True, cache=True, fastmath=FASTMATH, inline="always")
 def _target_step(h, e, out, t, label, alpha, sig, nlogsig):
     """One target: score, gradient, update ``out[t]``, accumulate into ``e``; returns the loss."""
     dim = h.shape[0]
@@ -389,6 +389,11 @@ def _target_step(h, e, out, t, label, alpha, sig, nlogsig):
     elif x <= -MAX_EXP:
         s = 0.0
         nls = -x + math.log1p(math.exp(x))
+    elif math.isnan(x):
+        # NaN weights (a diverged run): propagate NaN as the reference does. int(NaN) below would
+        # be an arbitrary index, i.e. a read outside the table (Numba does no bounds checks).
+        s = x
+        nls = x
     else:
         u = (x + MAX_EXP) * _SCALE
         i = min(int(u), TABLE_STEPS - 1)
@@ -404,7 +409,7 @@ def _target_step(h, e, out, t, label, alpha, sig, nlogsig):
     return loss
 
 
-@jit(nogil=True, cache=True, fastmath=True, inline="always")
+@jit(nogil=True, cache=True, fastmath=FASTMATH, inline="always")
 def _output_layer(h, e, center, syn1, syn1neg, hs, negative, cum, guide, gshift, codes, points, lengths, alpha, sig,
                   nlogsig, state):
     """All targets of one example (HS path and/or centre + noise words); ``e`` must start at zero."""
@@ -422,7 +427,7 @@ def _output_layer(h, e, center, syn1, syn1neg, hs, negative, cum, guide, gshift,
     return loss, state
 
 
-@jit(nogil=True, cache=True, fastmath=True)
+@jit(nogil=True, cache=True, fastmath=FASTMATH)
 def _train_chunks(job, first, stop, step, progress, slot):
     """Train on chunks ``first, first + step, ... < stop`` of ``job``. Returns (loss sum, examples).
     After each chunk, ``progress[slot]`` holds the words this thread has done (read by the progress bar)."""
@@ -516,7 +521,7 @@ def _train_chunks(job, first, stop, step, progress, slot):
     return loss, examples
 
 
-@jit(nogil=True, cache=True, fastmath=True, parallel=True)
+@jit(nogil=True, cache=True, fastmath=FASTMATH, parallel=True)
 def _train_chunks_parallel(job, first, stop, workers, progress, losses, counts):
     # Hogwild: thread t takes chunks first + t, first + t + workers, ...; no locks on the tables, no
     # barrier until the end. Progress slots are 8 int64 (one cache line) apart: no false sharing.
@@ -611,7 +616,7 @@ def train_chunks(job: SGNSJob, first: int = 0, stop: int | None = None, workers:
     return float(losses.sum()), int(counts.sum())
 
 
-@jit(nogil=True, cache=True, fastmath=True)
+@jit(nogil=True, cache=True, fastmath=FASTMATH)
 def _sg_ns_step_kernel(syn0, syn1neg, contexts, centers, negatives, alpha, sig, nlogsig, losses):
     dim = syn0.shape[1]
     h = np.empty(dim, dtype=syn0.dtype)

@@ -22,7 +22,7 @@ import math
 import numpy as np
 from numba import prange
 
-from .jit import jit, jit_enabled
+from .jit import FASTMATH, jit, jit_enabled
 
 
 # -------------------------------------------------------------------- perplexity search
@@ -118,7 +118,7 @@ def tsne_gradient_reference(y: np.ndarray, p: np.ndarray, exaggeration: float = 
     return grad, z
 
 
-@jit(nogil=True, cache=True, parallel=True, fastmath=True)
+@jit(nogil=True, cache=True, parallel=True, fastmath=FASTMATH)
 def _tsne_gradient_kernel(y, p, exaggeration, attract, repel, zrow):
     n, c = y.shape
     for i in prange(n):
@@ -178,8 +178,8 @@ def _tsne_gradient_2d(y0, y1, p, exaggeration, attract, repel, zrow):
 
 # Two compiled versions of the same loop: with few points a parallel region costs more than it
 # saves (and on a busy machine its barrier can wait a whole scheduler slice for the other thread).
-_tsne_gradient_kernel_2d = jit(nogil=True, cache=True, parallel=True, fastmath=True)(_tsne_gradient_2d)
-_tsne_gradient_kernel_2d_serial = jit(nogil=True, cache=True, fastmath=True)(_tsne_gradient_2d)
+_tsne_gradient_kernel_2d = jit(nogil=True, cache=True, parallel=True, fastmath=FASTMATH)(_tsne_gradient_2d)
+_tsne_gradient_kernel_2d_serial = jit(nogil=True, cache=True, fastmath=FASTMATH)(_tsne_gradient_2d)
 _PARALLEL_MIN_POINTS = 600
 
 
