@@ -144,9 +144,9 @@ def test_kernel_propagates_nan_weights_as_the_reference_does(rng):
     # rows never shared between pairs, so the sequential kernel and the batched reference agree
     contexts, centres, negatives = np.array([2, 4, 5]), np.array([1, 3, 10]), np.array([[6, 7], [8, 9], [11, 12]])
     a0, a1, b0, b1 = syn0.copy(), syn1.copy(), syn0.copy(), syn1.copy()
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore"):          # logaddexp(0, NaN) in the reference (also run when MINEMBED_JIT=0)
         loss_ref = sgns.sg_ns_step_reference(a0, a1, contexts, centres, negatives, 0.025)
-    loss_ker = sgns.sg_ns_step(b0, b1, contexts, centres, negatives, 0.025)
+        loss_ker = sgns.sg_ns_step(b0, b1, contexts, centres, negatives, 0.025)
     assert np.isnan(a0).sum() == 8 and np.isnan(a1).sum() == 24      # row 2 of syn0, rows 1, 6, 7 of syn1
     np.testing.assert_allclose(b0, a0, atol=2e-6)                     # NaN exactly where the reference has it
     np.testing.assert_allclose(b1, a1, atol=2e-6)
