@@ -61,10 +61,19 @@ from .validate import as_index_array
 METRICS = ("cosine", "dot", "euclidean")
 _MODE = {"dot": 0, "cosine": 1, "euclidean": 2}
 
-# One score block holds at most this many float32 values (1 MB, one core's L2 cache here): BLAS
-# runs at full speed on such blocks (93 GFLOPS on one core for 256 x 1024 x 128, against 84 for
-# the 16 MB blocks used before), and the selection then reads the scores from cache, not DRAM.
-BLOCK_BUDGET = 1 << 18
+# Most float32 scores one block holds. On one thread: 1 MB, one core's L2 cache here; BLAS runs
+# at full speed on such blocks (93 GFLOPS on one core for 256 x 1024 x 128, against 84 for 16 MB
+# blocks) and the selection then reads the scores from cache, not DRAM. On several threads: 16 MB,
+# because each BLAS call wakes BLAS's thread pool and its threads spin between calls, stealing the
+# cores the selection needs; on a busy 2-core machine 16 x fewer calls cost 1.5-2.5x less CPU time.
+SERIAL_BLOCK_BUDGET = 1 << 18
+BLOCK_BUDGET = 1 << 22
+
+
+def _default_budget() -> int:
+    return SERIAL_BLOCK_BUDGET if get_num_threads() == 1 else BLOCK_BUDGET
+
+
 # Keys counted against the heap's root at a time in the selection loop: a multiple of the SIMD
 # width; 64 measured fastest (32 is too short for LLVM's unrolled vector loop, 128 walks more keys).
 _CHUNK = 64
@@ -310,7 +319,7 @@ def _finish_kernel(heap_s, heap_i, qsq, mode):
 def topk_blocked(queries: np.ndarray, database: np.ndarray, k: int, metric: str = "cosine",
                  aux: np.ndarray | None = None, exclude_ptr: np.ndarray | None = None,
                  exclude_ids: np.ndarray | None = None,
-                 block_budget: int = BLOCK_BUDGET) -> tuple[np.ndarray, np.ndarray]:
+                 block_budget: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Exact top-k in bounded memory: BLAS score blocks folded into per-query heaps by a Numba kernel.
 
     Args:
@@ -322,7 +331,8 @@ def topk_blocked(queries: np.ndarray, database: np.ndarray, k: int, metric: str 
         aux: (M,) float32 per database row: ``1/|d|`` (0 for a zero row) for cosine,
             ``|d|^2 / 2`` for euclidean; computed here when None.
         exclude_ptr, exclude_ids: CSR lists of ids to skip per query (int64, checked in range).
-        block_budget: most float32 scores held in one block.
+        block_budget: most float32 scores held in one block (default: ``SERIAL_BLOCK_BUDGET`` on one
+            thread, ``BLOCK_BUDGET`` on several; results never depend on it).
 
     Returns:
         (indices (Q, min(k, M)) int64, scores (Q, min(k, M)) float32), sorted best first
@@ -464,7 +474,7 @@ def scan_select(queries, database, k, aux, mode, exclude_ptr, exclude_ids, qsq):
 
 def blocked_select(n_q: int, n_db: int, k: int, score_block, aux: np.ndarray, mode: int,
                    exclude_ptr: np.ndarray, exclude_ids: np.ndarray, qsq: np.ndarray,
-                   block_budget: int = BLOCK_BUDGET, block_factor: int = 1) -> tuple[np.ndarray, np.ndarray]:
+                   block_budget: int | None = None, block_factor: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """The block loop shared by every top-k: ``score_block(q0, q1, c0, c1, out)`` fills the
     C-contiguous float32 ``out`` (q1 - q0, c1 - c0) with the scores of queries q0..q1 against
     database rows c0..c1; the Numba kernel folds it into per-query heaps.
@@ -476,7 +486,7 @@ def blocked_select(n_q: int, n_db: int, k: int, score_block, aux: np.ndarray, mo
     heap_i = np.full((n_q, k), -1, dtype=np.int64)
     if k == 0 or n_q == 0:
         return heap_i, heap_s
-    budget = max(1, block_budget // block_factor)
+    budget = max(1, (block_budget or _default_budget()) // block_factor)
     # Block shape: all queries at once when they fit, else query blocks of 256 rows; the
     # database block takes whatever is left of the budget (at least 256 rows).
     qb = n_q if n_q * 1024 <= budget else max(1, min(n_q, 256))
@@ -513,7 +523,7 @@ def cosmul_scores_reference(normed: np.ndarray, positive: np.ndarray, negative: 
 
 def topk_cosmul(normed: np.ndarray, positive: np.ndarray, negative: np.ndarray, k: int,
                 exclude_ptr: np.ndarray, exclude_ids: np.ndarray, eps: float = 1e-6,
-                block_budget: int = BLOCK_BUDGET,
+                block_budget: int | None = None,
                 query_table: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Top-k rows by 3CosMul score (see :func:`cosmul_scores_reference`), blocked over the rows.
 

@@ -195,7 +195,7 @@ def topk(queries, database, k: int, metric: str = "cosine", exclude=None) -> tup
 
     queries (D,) or (Q, D); database (M, D); metric ``"cosine"`` (default), ``"dot"`` or
     ``"euclidean"``. See :meth:`ExactIndex.search` for ``exclude`` and the results.
-    Memory stays bounded: the database plus one 1 MB score block plus the results.
+    Memory stays bounded: the database plus one 16 MB score block plus the results.
     """
     return ExactIndex(database, metric).search(queries, k, exclude=exclude)
 
