@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..nn import EmbeddingBag, Linear, Module
+from ..kernels.validate import as_index_array
+from ..nn import Adam, CrossEntropyLoss, EmbeddingBag, Linear, Module
+from ..nn.train import fit as train_loop
+from ..rng import make_rng
 from .vocab import Vocab
 
 
@@ -18,6 +21,34 @@ def encode_lines(lines, vocab: Vocab) -> tuple[np.ndarray, np.ndarray]:
     return flat, offsets
 
 
+class Bags:
+    """N bags of token ids stored flat, as :class:`~minembed.nn.EmbeddingBag` takes them.
+
+    ``ids (T,)`` int64 holds every bag's ids one after another; bag ``i`` is
+    ``ids[offsets[i]:offsets[i + 1]]`` (the last one runs to the end). ``bags[rows]`` picks bags
+    (an int array of bag numbers) and returns their ``(ids, offsets)``, so the training loop can
+    draw mini-batches of lines as it draws rows of an image array.
+    """
+
+    def __init__(self, ids, offsets):
+        self.ids = as_index_array(ids, np.iinfo(np.int64).max, "token id")
+        self.offsets = as_index_array(offsets, len(self.ids) + 1, "offset")
+        if self.offsets.ndim != 1 or (len(self.offsets) and self.offsets[0] != 0) or np.any(np.diff(self.offsets) < 0):
+            raise ValueError("offsets must be a 1-D non-decreasing array starting at 0")
+        self.lengths = np.diff(np.append(self.offsets, len(self.ids)))
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    def __getitem__(self, rows) -> tuple[np.ndarray, np.ndarray]:
+        rows = as_index_array(rows, len(self), "bag")
+        lengths = self.lengths[rows]
+        new_offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        # position j of new bag b comes from ids[offsets[rows[b]] + j]
+        shift = np.repeat(self.offsets[rows] - new_offsets, lengths)
+        return self.ids[np.arange(int(lengths.sum())) + shift], new_offsets
+
+
 class BagOfWordsClassifier(Module):
     """ids + offsets -> class logits (B, n_classes).
 
@@ -25,14 +56,38 @@ class BagOfWordsClassifier(Module):
     """
 
     def __init__(self, vocab_size: int, dim: int, n_classes: int, *, seed: int | None = None):
-        rng = np.random.default_rng(seed)
+        rng = make_rng(seed=seed)
         self.embedding = EmbeddingBag(vocab_size, dim, mode="mean", rng=rng)
         # Small initial vectors: the classifier starts near 'all classes equally likely'.
         self.embedding.weight.data *= 0.1
         self.head = Linear(dim, n_classes, rng=rng)
+        self.history = None  # a minembed.nn.train.History once fit has run
 
     def forward(self, ids, offsets):
         return self.head.forward(self.embedding.forward(ids, offsets))
 
     def backward(self, dlogits):
         return self.embedding.backward(self.head.backward(dlogits))
+
+    def predict(self, bags: Bags) -> np.ndarray:
+        """The highest-scoring class of each bag: (N,) int64."""
+        return self.forward(bags.ids, bags.offsets).argmax(axis=1)
+
+    def accuracy(self, bags: Bags, labels) -> float:
+        """Fraction of bags whose predicted class equals its label."""
+        return float((self.predict(bags) == np.asarray(labels)).mean())
+
+    def fit(self, bags: Bags, labels, epochs: int = 4, batch_size: int = 64, lr: float = 0.01, seed: int = 0,
+            bags_test: Bags | None = None, labels_test=None, progress: bool = True, callbacks=()) -> dict:
+        """Adam on shuffled mini-batches of bags (:func:`minembed.nn.train.fit`); returns ``self.history``."""
+        labels = np.asarray(labels)
+        if labels.shape != (len(bags),) or not np.issubdtype(labels.dtype, np.integer):
+            raise ValueError(f"labels must be ({len(bags)},) integers, one per bag, got {labels.shape} {labels.dtype}")
+        if (bags_test is None) != (labels_test is None):
+            raise ValueError("pass both bags_test and labels_test, or neither")
+        evaluate = None if bags_test is None else (lambda: self.accuracy(bags_test, labels_test))
+        self.history = train_loop(self, bags, labels, loss_fn=CrossEntropyLoss(),
+                                  optimizer=Adam(self.parameters(), lr=lr), epochs=epochs, batch_size=batch_size,
+                                  seed=seed, evaluate=evaluate, history=self.history, progress=progress,
+                                  callbacks=callbacks, desc="classifier epoch")
+        return self.history

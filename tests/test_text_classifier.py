@@ -1,0 +1,47 @@
+"""Bags (mini-batches of lines for EmbeddingBag) and BagOfWordsClassifier.fit on data with known structure."""
+import numpy as np
+import pytest
+
+from minembed.text.classifier import BagOfWordsClassifier, Bags, encode_lines
+from minembed.text.vocab import Vocab
+
+
+def test_bags_pick_the_same_ids_as_a_python_loop(rng):
+    lengths = rng.integers(0, 5, 30)
+    ids = rng.integers(0, 100, int(lengths.sum()))
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    bags = Bags(ids, offsets)
+    rows = rng.integers(0, 30, 12)                      # with repeats, in any order
+    got_ids, got_offsets = bags[rows]
+    want = [ids[offsets[r]:offsets[r] + lengths[r]] for r in rows]
+    np.testing.assert_array_equal(got_ids, np.concatenate(want))
+    np.testing.assert_array_equal(got_offsets, np.concatenate([[0], np.cumsum([len(w) for w in want])[:-1]]))
+
+
+def test_bags_refuse_bad_offsets_and_rows():
+    with pytest.raises(ValueError, match="non-decreasing"):
+        Bags([1, 2, 3], [0, 2, 1])
+    with pytest.raises((ValueError, IndexError), match="bag"):
+        Bags([1, 2, 3], [0, 2])[np.array([2])]
+
+
+def test_fit_learns_two_separable_sources():
+    # class 0 lines use words a*, class 1 lines use words b*: a bag-of-words model must get them all
+    rng = np.random.default_rng(0)
+    words = [[f"a{i}" for i in range(10)], [f"b{i}" for i in range(10)]]
+    labels = rng.integers(0, 2, 200)
+    lines = [" ".join(rng.choice(words[c], 5)) for c in labels]
+    vocab = Vocab.build((line.split() for line in lines), min_count=1)
+    bags = Bags(*encode_lines(lines, vocab))
+    model = BagOfWordsClassifier(len(vocab), 8, 2, seed=0)
+    hist = model.fit(Bags(*bags[np.arange(150)]), labels[:150], epochs=5, lr=0.05,
+                     bags_test=Bags(*bags[np.arange(150, 200)]), labels_test=labels[150:], progress=False)
+    assert hist["epoch"] == [1, 2, 3, 4, 5]
+    assert hist["train_loss"][-1] < hist["train_loss"][0]
+    assert hist["test_accuracy"][-1] == 1.0
+
+
+def test_fit_refuses_labels_of_another_length():
+    bags = Bags([1, 2], [0, 1])
+    with pytest.raises(ValueError, match="one per bag"):
+        BagOfWordsClassifier(5, 4, 2, seed=0).fit(bags, [0, 1, 1], progress=False)
