@@ -29,12 +29,6 @@ def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
-def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
-    """``exp(z) / sum(exp(z))`` along ``axis``, stable for large logits."""
-    e = np.exp(z - z.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
-
-
 def sigmoid(x: np.ndarray) -> np.ndarray:
     """``1 / (1 + exp(-x))`` without overflow warnings for large ``|x|``."""
     e = np.exp(-np.abs(x))

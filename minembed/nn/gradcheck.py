@@ -35,14 +35,6 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6)
     return grad
 
 
-def relative_error(a: np.ndarray, b: np.ndarray) -> float:
-    """max |a - b| / max(|a| + |b|, tiny): 0 for equal arrays, ~1 for unrelated ones."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    if a.size == 0:
-        return 0.0
-    return float(np.max(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-10)))
-
-
 def check_gradients(module: Module, *inputs, dy: np.ndarray | None = None, seed: int = 0, eps: float = 1e-6,
                     atol: float = 1e-6, rtol: float = 1e-5, check_inputs: bool = True, forward_kwargs=None) -> dict:
     """Compare ``module.backward`` with finite differences, for every parameter and float input.
