@@ -246,6 +246,13 @@ def _ids(x, n: int, name: str) -> np.ndarray:
     return as_index_array(arr, n, name)
 
 
+def analogy_targets(normed: np.ndarray, a, b, c) -> np.ndarray:
+    """The 3CosAdd query of "a is to b as c is to ?": ``b - a + c`` over unit rows, scaled to unit
+    length. normed (V, D) unit rows, a/b/c (Q,) row ids -> (Q, D) float32. The best answer ``d``
+    maximises ``cos(d, b - a + c)``; KeyedVectors' evaluation and :func:`analogy` both ask this."""
+    return normalize(normed[b] - normed[a] + normed[c])
+
+
 def analogy(vectors, a, b, c, k: int = 1, method: str = "add", exclude_inputs: bool = True,
             normalized: bool = False, eps: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
     """Answer "a is to b as c is to ?" for one or many questions, exactly.
@@ -277,8 +284,7 @@ def analogy(vectors, a, b, c, k: int = 1, method: str = "add", exclude_inputs: b
     normed = vecs if normalized else normalize(vecs)
     exclude = np.stack([a, b, c], axis=1) if exclude_inputs else None
     if method == "add":
-        target = normed[b] - normed[a] + normed[c]
-        idx, scores = ExactIndex(normed, "dot").search(normalize(target), k, exclude=exclude)
+        idx, scores = ExactIndex(normed, "dot").search(analogy_targets(normed, a, b, c), k, exclude=exclude)
     elif method == "mul":
         idx, scores = cosmul_topk(normed, np.stack([b, c], 1), a[:, None], k, exclude=exclude, eps=eps)
     else:

@@ -16,12 +16,24 @@ from __future__ import annotations
 import numpy as np
 
 from ..io import load_npz, save_npz
+from ..kernels.validate import check_positive_int
 from .evaluate import pearson_r, spearman_rho, t_test_pvalue
 from .formats import load_word2vec_format, save_word2vec_format
+from .search import ExactIndex, analogy_targets, as_vectors, cosmul_topk, normalize
 
 
 class KeyedVectors:
-    """Words ``index_to_key`` (most frequent first, usually) and their vectors ``vectors (V, D)``."""
+    """Keys ``index_to_key`` (most frequent first, usually) and their vectors ``vectors (V, D)``.
+
+    Every similarity query goes through one path, :meth:`_top_k_cosine`: an
+    :class:`~minembed.space.search.ExactIndex` over the unit-length table, built on the first
+    query and dropped by :meth:`clear_norms` (training and :meth:`add_vectors` call it).
+
+    Non-finite values are refused (here, and by the file readers, which name the line): a NaN row
+    would otherwise have no place in a ranking. A key the table does not hold goes to
+    :meth:`vector_for_unseen`, which raises ``KeyError``; a subclass that can build vectors for
+    unseen keys (fastText from character n-grams) overrides that one method.
+    """
 
     def __init__(self, index_to_key, vectors, counts=None):
         vectors = np.asarray(vectors)
@@ -31,17 +43,22 @@ class KeyedVectors:
             raise TypeError(f"vectors must be floating point, got {vectors.dtype}")
         self.index_to_key = list(index_to_key)
         if len(self.index_to_key) != vectors.shape[0]:
-            raise ValueError(f"{len(self.index_to_key)} words but {vectors.shape[0]} vectors")
+            raise ValueError(f"{len(self.index_to_key)} keys but {vectors.shape[0]} vectors")
+        bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1))
+        if len(bad):
+            raise ValueError(f"the vector of {self.index_to_key[bad[0]]!r} (row {bad[0]}) has NaN or infinite "
+                             f"values ({len(bad)} such rows)")
         self.key_to_index = {w: i for i, w in enumerate(self.index_to_key)}
         if len(self.key_to_index) != len(self.index_to_key):
             seen = set()
             dup = next(w for w in self.index_to_key if w in seen or seen.add(w))
-            raise ValueError(f"word {dup!r} appears twice")
+            raise ValueError(f"key {dup!r} appears twice")
         self.vectors = vectors
         self.counts = None if counts is None else np.asarray(counts, dtype=np.int64)
         self._unit = None
+        self._index = None
 
-    # ------------------------------------------------------------------ basics
+    # ------------------------------------------------------------------ keys
     @property
     def vector_size(self) -> int:
         return self.vectors.shape[1]
@@ -49,30 +66,84 @@ class KeyedVectors:
     def __len__(self) -> int:
         return len(self.index_to_key)
 
-    def __contains__(self, word) -> bool:
-        return word in self.key_to_index
-
-    def get_index(self, word) -> int:
+    def has_index_for(self, key) -> bool:
+        """True when the table stores a row for ``key``."""
         try:
-            return self.key_to_index[word]
-        except (KeyError, TypeError):
-            hint = ""  # "King" when only "king" was kept (a lowercased corpus): say so
-            if isinstance(word, str) and word.lower() != word and word.lower() in self.key_to_index:
-                hint = f"; did you mean {word.lower()!r}?"
-            raise KeyError(f"word {word!r} is not in the vocabulary{hint}") from None
+            return key in self.key_to_index
+        except TypeError:  # unhashable
+            return False
 
-    def get_vector(self, word, norm: bool = False) -> np.ndarray:
-        i = self.get_index(word)
-        return self.unit_vectors[i] if norm else self.vectors[i]
+    def __contains__(self, key) -> bool:
+        return self.has_index_for(key)
 
-    def __getitem__(self, words):
-        if isinstance(words, str):
-            return self.get_vector(words)
-        return np.stack([self.get_vector(w) for w in words])
+    def _missing(self, key) -> KeyError:
+        hint = ""
+        if isinstance(key, str) and key != key.lower() and self.has_index_for(key.lower()):
+            hint = f"; did you mean {key.lower()!r}?"  # a lowercased corpus kept only "king"
+        what = "word" if isinstance(key, str) else "key"
+        return KeyError(f"{what} {key!r} is not in the vocabulary{hint}")
+
+    def get_index(self, key) -> int:
+        """The row of ``key``; ``KeyError`` naming it (and its lowercase form, if that is stored)."""
+        if self.has_index_for(key):
+            return self.key_to_index[key]
+        raise self._missing(key)
+
+    def vector_for_unseen(self, key) -> np.ndarray:
+        """The hook for keys with no row: here a ``KeyError``; fastText-style subclasses build one."""
+        raise self._missing(key)
+
+    def get_vector(self, key, norm: bool = False) -> np.ndarray:
+        """The (D,) vector of ``key`` (unit length with ``norm``); unseen keys go to :meth:`vector_for_unseen`."""
+        if self.has_index_for(key):
+            i = self.key_to_index[key]
+            return self.unit_vectors[i] if norm else self.vectors[i]
+        v = np.asarray(self.vector_for_unseen(key), dtype=np.float32)
+        return v / max(float(np.linalg.norm(v)), 1e-12) if norm else v
+
+    def __getitem__(self, keys):
+        if isinstance(keys, str) or not hasattr(keys, "__iter__"):
+            return self.get_vector(keys)
+        return np.stack([self.get_vector(k) for k in keys])
+
+    def __setitem__(self, keys, vectors) -> None:
+        """``wv[key] = vector`` or ``wv[[k1, k2]] = (2, D) array``: add, or replace, as gensim does."""
+        self.add_vectors([keys] if isinstance(keys, str) or not hasattr(keys, "__iter__") else keys,
+                         vectors, replace=True)
+
+    def add_vectors(self, keys, vectors, replace: bool = False) -> None:
+        """Append new keys with their vectors (N, D) or (D,); keys already stored keep their vector
+        unless ``replace``. Every value is checked before anything changes."""
+        keys = [keys] if isinstance(keys, str) or not hasattr(keys, "__iter__") else list(keys)
+        vectors = np.asarray(vectors)
+        vectors = vectors.reshape(1, -1) if vectors.ndim == 1 else vectors
+        if vectors.ndim != 2 or vectors.shape != (len(keys), self.vector_size):
+            raise ValueError(f"need one ({self.vector_size},) vector per key: {len(keys)} keys, vectors of shape "
+                             f"{vectors.shape}")
+        if len(set(keys)) != len(keys):
+            raise ValueError("a key appears twice in the keys to add")
+        if not np.isfinite(vectors).all():
+            raise ValueError("vectors to add have NaN or infinite values")
+        stored = np.array([self.has_index_for(k) for k in keys], dtype=bool)
+        new_keys = [k for k, s in zip(keys, stored, strict=True) if not s]
+        for k in new_keys:
+            hash(k)  # an unhashable key fails here, before anything changed
+        if replace and stored.any():
+            rows = [self.key_to_index[k] for k, s in zip(keys, stored, strict=True) if s]
+            self.vectors[rows] = vectors[stored]
+        if new_keys:
+            self.vectors = np.vstack([self.vectors, vectors[~stored].astype(self.vectors.dtype)])
+            for k in new_keys:
+                self.key_to_index[k] = len(self.index_to_key)
+                self.index_to_key.append(k)
+            if self.counts is not None:
+                self.counts = np.concatenate([self.counts, np.zeros(len(new_keys), np.int64)])
+        self.clear_norms()
 
     def __repr__(self) -> str:
-        return f"WordVectors({len(self)} words, {self.vector_size} dims)"
+        return f"{type(self).__name__}({len(self)} keys, {self.vector_size} dims)"
 
+    # --------------------------------------------------------------- unit table
     def fill_norms(self, force: bool = False) -> None:
         """Compute (or, with ``force``, recompute) the unit-length copy used by similarity queries.
 
@@ -84,10 +155,12 @@ class KeyedVectors:
             norms = np.sqrt(np.einsum("ij,ij->i", unit, unit))  # no (V, D) temporary, unlike linalg.norm
             unit /= np.maximum(norms, np.float32(1e-12))[:, None]
             self._unit = unit
+            self._index = None
 
     def clear_norms(self) -> None:
-        """Forget the unit-length copy (after ``vectors`` changed); the next query recomputes it."""
+        """Forget the unit-length copy and its index (after ``vectors`` changed); the next query redoes them."""
         self._unit = None
+        self._index = None
 
     @property
     def unit_vectors(self) -> np.ndarray:
@@ -95,98 +168,179 @@ class KeyedVectors:
         self.fill_norms()
         return self._unit
 
+    def get_normed_vectors(self) -> np.ndarray:
+        """gensim's name for :attr:`unit_vectors`."""
+        return self.unit_vectors
+
     # -------------------------------------------------------------- similarity
+    def _search_index(self, restrict_vocab: int | None) -> ExactIndex:
+        """The exact index over the unit table (or its first ``restrict_vocab`` rows); "dot" = cosine here."""
+        if restrict_vocab is not None:
+            restrict_vocab = check_positive_int(restrict_vocab, "restrict_vocab")
+            if restrict_vocab < len(self):
+                return ExactIndex(self.unit_vectors[:restrict_vocab], metric="dot")
+        if self._index is None:
+            self._index = ExactIndex(self.unit_vectors, metric="dot")
+        return self._index
+
     def _top_k_cosine(self, queries: np.ndarray, exclude, topn: int, restrict_vocab: int | None = None):
-        """THE similarity search: for each unit-length query row (Q, D), the ``topn`` rows of the unit
-        table (only the first ``restrict_vocab`` words, if given) with the highest cosine, skipping the
-        indices in ``exclude[q]``. Returns (indices (Q, k), scores (Q, k)), best first.
-
-        Runs minembed's exact blocked top-k kernel (bounded memory, ties broken by lower index).
+        """THE similarity search: for each query row (Q, D), the ``topn`` rows of the unit table
+        (only the first ``restrict_vocab`` keys, if given) with the highest cosine, skipping the
+        rows in ``exclude[q]``. Returns (indices (Q, k), scores (Q, k)), best first, ties by lower
+        row; fewer than ``topn`` columns when the exclusions leave fewer rows.
         """
-        from ..kernels.similarity import exclude_to_csr, topk_blocked
-
-        table = self.unit_vectors if restrict_vocab is None else self.unit_vectors[:restrict_vocab]
-        n = table.shape[0]
-        ptr, ids = exclude_to_csr([[int(i) for i in ex if 0 <= i < n] for ex in exclude], len(queries))
-        idx, best = topk_blocked(np.ascontiguousarray(queries, dtype=np.float32), table, max(int(topn), 0), "dot",
-                                 exclude_ptr=ptr, exclude_ids=ids)
+        index = self._search_index(restrict_vocab)
+        n = len(index)
+        exclude = [[int(i) for i in ex if 0 <= i < n] for ex in exclude]
+        idx, best = index.search(normalize(queries), topn, exclude=exclude)
         keep = idx >= 0
         if not keep.all():  # fewer candidates than topn after exclusion: trim the padding
             k = int(keep.sum(axis=1).min())
             idx, best = idx[:, :k], best[:, :k]
         return idx, best
 
-    def _as_terms(self, items, weight):
-        if items is None:
-            return []
-        if isinstance(items, (str, np.ndarray)):
-            items = [items]
-        return [(x, weight) for x in items]
+    def _terms(self, positive, negative):
+        """gensim's query terms: keys, vectors, or (key or vector, weight) pairs; a 2-D array is one
+        term per row. Positive terms weigh +1 and negative ones -1 unless a pair gives the weight."""
+        terms = []
+        for items, default in ((positive, 1.0), (negative, -1.0)):
+            if items is None:
+                continue
+            if isinstance(items, str) or (isinstance(items, np.ndarray) and items.ndim == 1):
+                items = [items]
+            elif isinstance(items, np.ndarray) and items.ndim == 2:
+                items = list(items)
+            for item in items:
+                if isinstance(item, tuple) and len(item) == 2 and not isinstance(item[1], str):
+                    terms.append((item[0], float(item[1])))
+                else:
+                    terms.append((item, default))
+        return terms
 
-    def _mean_unit(self, terms):
-        """Weighted mean of unit vectors (words or raw vectors), scaled to length 1; and word indices."""
-        vecs, used = [], []
-        for item, weight in terms:
-            if isinstance(item, np.ndarray):
-                v = item.astype(np.float32).ravel()
-                if v.shape[0] != self.vector_size:
-                    raise ValueError(f"a query vector must have {self.vector_size} values, got {v.shape[0]}")
-                v = v / max(float(np.linalg.norm(v)), 1e-12)
+    def _term_vector(self, item, normalize_vectors: bool) -> np.ndarray:
+        if isinstance(item, np.ndarray):
+            v = as_vectors(item, "query vector").ravel()
+            if v.shape[0] != self.vector_size:
+                raise ValueError(f"a query vector must have {self.vector_size} values, got {v.shape[0]}")
+            return v / max(float(np.linalg.norm(v)), 1e-12) if normalize_vectors else v
+        return self.get_vector(item, norm=True)
+
+    def get_mean_vector(self, keys, weights=None, pre_normalize: bool = True, post_normalize: bool = False,
+                        ignore_missing: bool = True) -> np.ndarray:
+        """gensim's weighted mean: ``sum_i w_i v_i / sum_i |w_i|`` over the keys (unit vectors with
+        ``pre_normalize``) and raw vectors given as arrays; missing keys are skipped, or raise
+        ``KeyError`` when ``ignore_missing=False``; scaled to length 1 with ``post_normalize``."""
+        keys = list(keys)
+        if not keys:
+            raise ValueError("cannot compute the mean of no keys")
+        weights = np.ones(len(keys)) if weights is None else np.asarray(weights, dtype=np.float64)
+        if weights.shape != (len(keys),):
+            raise ValueError(f"got {len(keys)} keys but weights of shape {weights.shape}")
+        total, weight = np.zeros(self.vector_size, np.float64), 0.0
+        for key, w in zip(keys, weights, strict=True):
+            if isinstance(key, np.ndarray):
+                v = self._term_vector(key, normalize_vectors=False)
+            elif key in self:  # stored, or (in a subclass) buildable by vector_for_unseen
+                v = self.get_vector(key, norm=pre_normalize)
+            elif ignore_missing:
+                continue
             else:
-                i = self.get_index(item)
-                used.append(i)
-                v = self.unit_vectors[i]
-            vecs.append(weight * v)
-        if not vecs:
-            raise ValueError("cannot compute similarity with no input")
-        mean = np.mean(vecs, axis=0)
-        return mean / max(float(np.linalg.norm(mean)), 1e-12), used
+                raise self._missing(key)
+            total += w * v
+            weight += abs(w)
+        if weight == 0:
+            raise ValueError("none of the keys is in the vocabulary")
+        mean = (total / weight).astype(np.float32)
+        return mean / max(float(np.linalg.norm(mean)), 1e-12) if post_normalize else mean
 
     def most_similar(self, positive=None, negative=None, topn: int | None = 10, restrict_vocab: int | None = None):
-        """Words closest (cosine) to the mean of the unit vectors of ``positive`` minus ``negative``
-        (words or vectors); the input words are left out. ``[(word, cosine), ...]``, best first;
-        ``topn=None`` returns the cosine with every word as an array instead."""
-        terms = self._as_terms(positive, 1.0) + self._as_terms(negative, -1.0)
-        query, used = self._mean_unit(terms)
+        """Keys closest (cosine) to gensim's query: the weighted mean of the unit vectors of the
+        ``positive`` keys minus the ``negative`` ones (raw vectors and ``(key, weight)`` pairs are
+        allowed, as in gensim; a 2-D array is one term per row). The query keys are left out.
+        Returns ``[(key, cosine), ...]``, best first; ``topn=None`` returns the cosine with every key.
+
+        Differs from gensim on purpose: ``topn`` of 0 or less raises ``ValueError`` (gensim returns ``[]``).
+        """
+        terms = self._terms(positive, negative)
+        if not terms:
+            raise ValueError("cannot compute similarity with no input")
+        keys = [t for t, _ in terms]
+        query = self.get_mean_vector(keys, [w for _, w in terms], post_normalize=True, ignore_missing=False)
+        used = [self.key_to_index[k] for k in keys if not isinstance(k, np.ndarray) and self.has_index_for(k)]
         if topn is None:
             table = self.unit_vectors if restrict_vocab is None else self.unit_vectors[:restrict_vocab]
             return table @ query
+        topn = check_positive_int(topn, "topn")
         idx, scores = self._top_k_cosine(query[None, :], [used], topn, restrict_vocab)
         return [(self.index_to_key[i], float(s)) for i, s in zip(idx[0], scores[0], strict=True)]
 
     def similar_by_vector(self, vector, topn: int = 10, restrict_vocab: int | None = None):
         return self.most_similar(positive=[np.asarray(vector)], topn=topn, restrict_vocab=restrict_vocab)
 
-    def similar_by_word(self, word, topn: int = 10, restrict_vocab: int | None = None):
-        return self.most_similar(positive=[word], topn=topn, restrict_vocab=restrict_vocab)
+    def similar_by_key(self, key, topn: int = 10, restrict_vocab: int | None = None):
+        return self.most_similar(positive=[key], topn=topn, restrict_vocab=restrict_vocab)
+
+    similar_by_word = similar_by_key
 
     def most_similar_cosmul(self, positive=None, negative=None, topn: int = 10, restrict_vocab: int | None = None):
-        """Levy & Goldberg (2014) 3CosMul: maximise prod((1 + cos(w, p)) / 2) / (prod((1 + cos(w, n)) / 2) + 1e-6).
+        """Levy & Goldberg (2014) 3CosMul over the candidates ``w``:
+        ``prod_p cos'(w, p) / (prod_n cos'(w, n) + 1e-6)`` with ``cos' = (1 + cos) / 2``.
 
-        Runs the blocked 3CosMul top-k kernel of :mod:`minembed.kernels.similarity`."""
-        pos = [self.get_index(w) for w in ([positive] if isinstance(positive, str) else (positive or []))]
-        neg = [self.get_index(w) for w in ([negative] if isinstance(negative, str) else (negative or []))]
-        if not pos and not neg:
-            raise ValueError("cannot compute similarity with no input")
-        from ..kernels.similarity import exclude_to_csr, topk_cosmul
-
-        unit = self.unit_vectors
-        table = unit if restrict_vocab is None else unit[:restrict_vocab]
-        ptr, ids = exclude_to_csr([[i for i in pos + neg if i < table.shape[0]]], 1)
-        positive_ids = np.array([pos], dtype=np.int64)
-        negative_ids = np.array([neg], dtype=np.int64).reshape(1, -1)
-        idx, scores = topk_cosmul(table, positive_ids, negative_ids, topn, ptr, ids, query_table=unit)
+        ``positive`` / ``negative`` are keys or vectors (a 2-D array is one vector per row), as in
+        :meth:`most_similar`; the query keys are left out. Differs from gensim on purpose: a raw
+        vector is scaled to unit length first (gensim divides by the candidates' norms only, so its
+        ``cos'`` of a long vector is not a cosine), and ``topn`` < 1 raises.
+        """
+        terms = self._terms(positive, negative)
+        pos = [t for t, w in terms if w > 0]
+        neg = [t for t, w in terms if w < 0]
+        if not pos:
+            raise ValueError("3CosMul needs at least one positive key or vector")
+        topn = check_positive_int(topn, "topn")
+        query_table = np.stack([self._term_vector(t, normalize_vectors=True) for t in pos + neg])
+        used = [self.key_to_index[t] for t in pos + neg if not isinstance(t, np.ndarray) and self.has_index_for(t)]
+        table = self._search_index(restrict_vocab).database
+        n = table.shape[0]
+        idx, scores = cosmul_topk(table, np.arange(len(pos))[None, :], np.arange(len(pos), len(pos) + len(neg))[None],
+                                  topn, exclude=[[i for i in used if i < n]], query_vectors=query_table)
         return [(self.index_to_key[i], float(s)) for i, s in zip(idx[0], scores[0], strict=True) if i >= 0]
 
     def similarity(self, w1, w2) -> float:
-        """Cosine similarity of two words."""
+        """Cosine similarity of two keys (exactly 1.0 for a key with itself)."""
+        if w1 == w2:
+            self.get_vector(w1)  # still a KeyError for an unknown key
+            return 1.0
         return float(self.get_vector(w1, norm=True) @ self.get_vector(w2, norm=True))
 
     def distance(self, w1, w2) -> float:
+        """``1 - similarity``: exactly 0 for a key with itself."""
         return 1.0 - self.similarity(w1, w2)
 
+    def n_similarity(self, keys1, keys2) -> float:
+        """Cosine between the means of two sets of keys (gensim: the mean of the raw vectors)."""
+        keys1, keys2 = list(keys1), list(keys2)
+        if not keys1 or not keys2:
+            raise ValueError("n_similarity needs at least one key on each side")
+        a = np.mean([self.get_vector(k) for k in keys1], axis=0)
+        b = np.mean([self.get_vector(k) for k in keys2], axis=0)
+        return float(a @ b / max(float(np.linalg.norm(a) * np.linalg.norm(b)), 1e-12))
+
+    def relative_cosine_similarity(self, wa, wb, topn: int = 10) -> float:
+        """Leeuwenberg et al. (2016): ``cos(wa, wb) / sum of cos(wa, n)`` over the ``topn``
+        nearest neighbours ``n`` of ``wa``; above ``1 / topn`` means wb is closer than average."""
+        topn = check_positive_int(topn, "topn")
+        total = sum(s for _, s in self.most_similar(wa, topn=topn))
+        return self.similarity(wa, wb) / total
+
+    def most_similar_to_given(self, key, keys_list):
+        """The key of ``keys_list`` most similar to ``key`` (the first one on ties)."""
+        keys_list = list(keys_list)
+        if not keys_list:
+            raise ValueError("keys_list is empty")
+        return keys_list[int(np.argmax([self.similarity(key, k) for k in keys_list]))]
+
     def doesnt_match(self, words) -> str:
-        """The word furthest from the mean of the others' unit vectors (all words must be known)."""
+        """The key furthest from the mean of the others' unit vectors (all keys must be known)."""
         words = list(words)
         if not words:
             raise ValueError("doesnt_match needs at least one word")
@@ -196,7 +350,7 @@ class KeyedVectors:
         return words[int(np.argmin(unit @ mean))]
 
     def closer_than(self, w1, w2) -> list[str]:
-        """Every word more similar to ``w1`` than ``w2`` is, most similar first."""
+        """Every key more similar to ``w1`` than ``w2`` is, most similar first."""
         i1, i2 = self.get_index(w1), self.get_index(w2)
         idx, scores = self._top_k_cosine(self.unit_vectors[i1][None, :], [[i1]], len(self))
         limit = float(self.unit_vectors[i1] @ self.unit_vectors[i2])
@@ -214,16 +368,21 @@ class KeyedVectors:
         return {k: i for i, k in enumerate(keys)}
 
     def evaluate_word_analogies(self, analogies, restrict_vocab: int = 300000, case_insensitive: bool = True,
-                                dummy4unknown: bool = False):
+                                dummy4unknown: bool = False, similarity_function: str = "most_similar"):
         """Accuracy on "a b c d" questions (a is to b as c is to d), gensim's rules:
 
         only the ``restrict_vocab`` most frequent words are candidates; questions with a word outside
-        them are skipped (or counted wrong with ``dummy4unknown``); the answer is the best word by
-        3CosAdd (``most_similar(positive=[b, c], negative=[a])``) that is not a, b or c.
+        them are skipped (or counted wrong with ``dummy4unknown``); the answer is the best word that
+        is not a, b or c by 3CosAdd (``similarity_function="most_similar"``, the query
+        :func:`~minembed.space.search.analogy_targets`) or by 3CosMul (``"most_similar_cosmul"``).
         Returns ``(accuracy, sections)`` where sections is a list of
         ``{"section": name, "correct": [(a, b, c, d), ...], "incorrect": [...]}`` ending with
         ``"Total accuracy"``. A malformed line raises ``ValueError`` with its number.
+        (gensim 4 accepts ``similarity_function`` too but always answers with ``most_similar``.)
         """
+        if similarity_function not in ("most_similar", "most_similar_cosmul"):
+            raise ValueError("similarity_function must be 'most_similar' or 'most_similar_cosmul', "
+                             f"got {similarity_function!r}")
         ok = self._ok_vocab(restrict_vocab, case_insensitive)
         norm = str.upper if case_insensitive else (lambda s: s)
         sections, current = [], None
@@ -253,9 +412,13 @@ class KeyedVectors:
         for start in range(0, len(answerable), batch):
             part = answerable[start:start + batch]
             abc = np.array([[ok[w] for w in nq[:3]] for _, _, nq in part], dtype=np.int64)
-            query = unit[abc[:, 1]] + unit[abc[:, 2]] - unit[abc[:, 0]]
-            query /= np.maximum(np.linalg.norm(query, axis=1, keepdims=True), 1e-12)
-            idx, _ = self._top_k_cosine(query, abc, 5, restrict_vocab)
+            if similarity_function == "most_similar":
+                idx, _ = self._top_k_cosine(analogy_targets(unit, abc[:, 0], abc[:, 1], abc[:, 2]), abc, 5,
+                                            restrict_vocab)
+            else:
+                table = self._search_index(restrict_vocab).database
+                exclude = [[i for i in row if i < len(table)] for row in abc.tolist()]
+                idx, _ = cosmul_topk(table, abc[:, 1:], abc[:, :1], 5, exclude=exclude, query_vectors=unit)
             for (sec, quad, nq), row in zip(part, idx, strict=True):
                 predicted = None
                 for i in row:
