@@ -157,3 +157,20 @@ def test_optimizer_steps_are_unchanged_by_the_kept_buffer(make_opt, zeroing):
         runs.append([p.data.copy() for p in model.parameters()])
     for kept, fresh in zip(*runs, strict=True):
         np.testing.assert_array_equal(kept, fresh)
+
+
+def test_stale_rows_are_cleared_before_any_other_use_of_the_kept_array(rng):
+    # zero_grad() leaves the rows add_rows wrote to be cleared later: every way back in must clear them.
+    noise = rng.standard_normal((8, 3))
+    for use in ("accumulate", "dense_grad", "add_rows"):
+        p = Parameter(np.zeros((8, 3)))
+        p.add_rows(np.array([1, 5, 5]), np.ones((3, 3)))
+        p.zero_grad()
+        if use == "accumulate":
+            p.accumulate(noise)
+            np.testing.assert_array_equal(p.grad, noise)
+        elif use == "dense_grad":
+            assert not p.dense_grad().any()
+        else:
+            p.add_rows(np.array([5, 2]), np.full((2, 3), 4.0))  # row 5 overwritten, row 1 zeroed, row 2 added
+            assert p.grad[:, 0].tolist() == [0, 0, 4, 0, 0, 4, 0, 0]

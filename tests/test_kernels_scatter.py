@@ -149,6 +149,33 @@ def test_zero_marked_rows_refuses_bad_marks():
 
     table = np.ones((4, 2), np.float32)
     for bad in (np.ones(4, np.int64), np.ones(3, bool), [True] * 4):
-        with pytest.raises(TypeError, match="bool array of shape"):
+        with pytest.raises(TypeError, match="row marks must be a bool array of shape"):
             zero_marked_rows(table, bad)
     assert table.all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n,p", [(0, 0.5), (500, 0.0), (500, 0.4), (500, 1.0)])
+@pytest.mark.parametrize("parallel", [False, True])
+def test_scatter_over_stale_rows_equals_zeroing_then_np_add_at(rng, dtype, n, p, parallel):
+    v, d = 60, 9
+    table = rng.standard_normal((v, d)).astype(dtype)  # every row "old"; the stale ones must read as 0
+    idx = rng.integers(0, v, n)
+    rows = rng.standard_normal((n, d)).astype(dtype)
+    stale = rng.random(v) < p
+    expected = table.copy()
+    expected[stale] = 0
+    np.add.at(expected, idx, rows)
+    scatter_add_rows(table, idx, rows, parallel=parallel, stale=stale)
+    np.testing.assert_allclose(table, expected, rtol=1e-6, atol=1e-6)
+    assert not stale.any()
+
+
+def test_scatter_over_stale_rows_checks_before_writing():
+    table = np.ones((4, 2), np.float32)
+    stale = np.ones(4, bool)
+    with pytest.raises(IndexError, match="index 7"):
+        scatter_add_rows(table, np.array([1, 7]), np.ones((2, 2), np.float32), stale=stale)
+    with pytest.raises(TypeError, match="row marks"):
+        scatter_add_rows(table, np.array([1]), np.ones((1, 2), np.float32), stale=np.ones(3, bool))
+    assert table.all() and stale.all()

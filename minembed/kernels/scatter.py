@@ -117,13 +117,33 @@ def _scatter_add_rows_parallel(table, idx, rows, threads):
         _scatter_add_rows_owned(table, idx, rows, t, threads, block)
 
 
-def scatter_add_rows(table: np.ndarray, idx, rows: np.ndarray, parallel: bool = False) -> None:
+@jit(nogil=True, cache=True)
+def _scatter_add_rows_over_stale(table, idx, rows, stale):
+    # Same sums as zeroing the stale rows first and then adding (0 + x == x), in one pass: a
+    # stale row's first addition overwrites it instead. A training step's batch shares most
+    # rows with the step before (frequent words), so this skips most of the zeroing's writes.
+    for i in range(idx.shape[0]):
+        r = idx[i]
+        if stale[r]:
+            stale[r] = False
+            for j in range(rows.shape[1]):
+                table[r, j] = rows[i, j]
+        else:
+            for j in range(rows.shape[1]):
+                table[r, j] += rows[i, j]
+    _zero_marked_rows_kernel(table, stale)  # stale rows this batch did not touch
+
+
+def scatter_add_rows(table: np.ndarray, idx, rows: np.ndarray, parallel: bool = False, stale=None) -> None:
     """In place: ``table[idx[i], :] += rows[i, :]`` for i in range(N); duplicates accumulate.
 
     Shapes: table (V, D) float, idx (N,) int, rows (N, D) with table's dtype.
     Raises ``IndexError`` for an index outside ``[0, V)`` before any memory is written.
     ``parallel=True`` splits the table rows between Numba's threads (same bits as serial;
     see the module docstring for why the serial loop is the default).
+    ``stale`` (V,) bool, optional: rows of ``table`` that hold old values to be read as zeros;
+    the result is that of :func:`zero_marked_rows` first (``stale`` is cleared too), but the
+    serial kernel overwrites a stale row at its first addition instead of zeroing it before.
     """
     check_float_matrix(table, "table")
     idx = as_index_array(idx, table.shape[0])
@@ -132,6 +152,12 @@ def scatter_add_rows(table: np.ndarray, idx, rows: np.ndarray, parallel: bool = 
         raise ValueError(
             f"expected idx (N,) and rows (N, {table.shape[1]}); got idx {idx.shape} and rows {rows.shape}"
         )
+    if stale is not None:
+        _check_marks(table, stale)
+        if jit_enabled() and not parallel:
+            _scatter_add_rows_over_stale(table, idx, rows, stale)
+            return
+        zero_marked_rows(table, stale)
     if not jit_enabled():
         scatter_add_rows_reference(table, idx, rows)
     elif parallel and numba.get_num_threads() > 1:
@@ -162,14 +188,18 @@ def _zero_marked_rows_kernel(table, marked):
             marked[r] = False
 
 
+def _check_marks(table: np.ndarray, marked) -> None:
+    if not isinstance(marked, np.ndarray) or marked.dtype != np.bool_ or marked.shape != (table.shape[0],):
+        got = f"{marked.dtype} {marked.shape}" if isinstance(marked, np.ndarray) else type(marked).__name__
+        raise TypeError(f"row marks must be a bool array of shape ({table.shape[0]},), got {got}")
+    if not marked.flags.c_contiguous or not marked.flags.writeable:
+        raise ValueError("row marks must be C-contiguous and writeable")
+
+
 def zero_marked_rows(table: np.ndarray, marked: np.ndarray) -> None:
     """Checked front end of :func:`zero_marked_rows_reference` (same contract)."""
     check_float_matrix(table, "table")
-    if not isinstance(marked, np.ndarray) or marked.dtype != np.bool_ or marked.shape != (table.shape[0],):
-        got = f"{marked.dtype} {marked.shape}" if isinstance(marked, np.ndarray) else type(marked).__name__
-        raise TypeError(f"marked must be a bool array of shape ({table.shape[0]},), got {got}")
-    if not marked.flags.c_contiguous or not marked.flags.writeable:
-        raise ValueError("marked must be C-contiguous and writeable")
+    _check_marks(table, marked)
     if not jit_enabled():
         zero_marked_rows_reference(table, marked)
     else:

@@ -91,14 +91,12 @@ class _TableLayer(Module):
                 values = np.zeros((len(uniq), self.embedding_dim), dtype=w.data.dtype)
                 scatter_add_rows(values, inverse.ravel(), both_rows)
             elif w.grad is not None:
-                scatter_add_rows(w.grad, flat_ids, rows)
-                w.mark_rows(flat_ids)
+                w.add_rows(flat_ids, rows)
                 return
             w.grad = RowSparseGrad(uniq, values, w.data.shape)
         else:
-            # The kept buffer (see Parameter): only the rows marked here get zeroed by zero_grad().
-            scatter_add_rows(w.dense_grad(), flat_ids, rows)
-            w.mark_rows(flat_ids)
+            # Into the kept array (see Parameter): zero_grad() then clears only these rows.
+            w.add_rows(flat_ids, rows)
 
 
 class Embedding(_TableLayer):

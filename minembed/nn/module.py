@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..kernels import zero_marked_rows
+from ..kernels import scatter_add_rows, zero_marked_rows
 
 
 class RowSparseGrad:
@@ -54,24 +54,27 @@ class Parameter:
     ``grad`` is a dense array of ``data``'s shape, or a :class:`RowSparseGrad`.
 
     Gradient memory. :meth:`zero_grad` sets ``grad`` to None (optimizers then skip the
-    parameter, as in PyTorch) but keeps the array, zeroed, for the next backward to add
-    into: a fresh (V, D) array every step would be paid for in page faults on all of it.
-    Clearing is cheap too: a layer that adds into a few rows only (Embedding's scatter-add)
-    gets the array from :meth:`dense_grad` and reports those rows with :meth:`mark_rows`;
-    ``zero_grad`` then zeroes just the marked rows, since every other row is still zero.
-    Any other write -- ``p.grad = g``, ``p.grad *= c``, :meth:`accumulate` -- counts as
-    touching every row. (Writing single elements, ``p.grad[i] = x``, is not seen: assign
-    the whole array instead.) An array that something else still refers to (a list of
-    past gradients, a view) is never reused, so values you kept do not change.
+    parameter, as in PyTorch) but keeps the array for the next backward to add into: a
+    fresh (V, D) array every step would be paid for in page faults on all of it. Clearing
+    it is cheap too. A layer that adds into a few rows only (Embedding's scatter-add) does so
+    with :meth:`add_rows`, which records the rows; ``zero_grad`` then only remembers them
+    as stale, and the next ``add_rows`` overwrites a stale row at its first addition and
+    zeroes the stale rows it did not reach (one pass, where zero-then-add would take two;
+    :meth:`dense_grad` zeroes them all first). Any other write -- ``p.grad = g``,
+    ``p.grad *= c``, :meth:`accumulate` -- counts as touching every row, and the kept array
+    is then zeroed whole. (Writing single elements, ``p.grad[i] = x``, is not seen: assign
+    the whole array instead.) An array that something else still refers to (a list of past
+    gradients, a view) is never reused, so values you kept do not change.
     """
 
-    __slots__ = ("data", "_grad", "requires_grad", "name", "_marked", "_spare")
+    __slots__ = ("data", "_grad", "requires_grad", "name", "_marked", "_spare", "_stale")
 
     def __init__(self, data: np.ndarray, requires_grad: bool = True, name: str | None = None):
         self.data = np.asarray(data)
         self.requires_grad = requires_grad
         self.name = name
-        self._spare: np.ndarray | None = None  # the zeroed array zero_grad kept, for the next backward
+        self._spare: np.ndarray | None = None  # the array zero_grad kept, for the next backward
+        self._stale: np.ndarray | None = None  # its rows still holding old values, (rows,) bool
         self.grad = None
 
     @property
@@ -86,28 +89,40 @@ class Parameter:
     def grad(self, value) -> None:
         self._grad = value
         # The rows of grad that may be non-zero: a (rows,) bool mask, or None for "any row"
-        # (a value from outside, or written by something that does not mark rows).
+        # (a value from outside, or written by something other than add_rows).
         self._marked: np.ndarray | None = None
 
+    def _take_spare(self, clear_stale: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """The kept array (or new zeros) and its stale rows, zeroed first if ``clear_stale``."""
+        spare, stale, self._spare, self._stale = self._spare, self._stale, None, None
+        if spare is None or spare.shape != self.data.shape or spare.dtype != self.data.dtype:
+            return np.zeros_like(self.data), None
+        if stale is not None and clear_stale:
+            zero_marked_rows(spare, stale)
+            stale = None
+        return spare, stale
+
     def dense_grad(self) -> np.ndarray:
-        """``grad`` as a dense array to add into, made if needed: the zeroed array kept by
-        :meth:`zero_grad` when there is one, else new zeros (a RowSparseGrad is densified).
-        A layer calls this, adds into some rows, then reports them with :meth:`mark_rows`."""
+        """``grad`` as a dense array to add into, made if needed: the array kept by :meth:`zero_grad`
+        (zeroed) when there is one, else new zeros (a RowSparseGrad is densified)."""
         if self._grad is None:
-            spare, self._spare = self._spare, None
-            if spare is None or spare.shape != self.data.shape or spare.dtype != self.data.dtype:
-                spare = np.zeros_like(self.data)
-            self.grad = spare
-            if spare.ndim == 2:  # a fresh or zeroed array: no row written yet
-                self._marked = np.zeros(spare.shape[0], dtype=np.bool_)
+            self.grad, _ = self._take_spare(clear_stale=True)
         elif isinstance(self._grad, RowSparseGrad):
             self.grad = self._grad.to_dense()
         return self._grad
 
-    def mark_rows(self, rows: np.ndarray) -> None:
-        """Record that rows ``rows`` (ints) of ``grad`` were added into since it was last zeroed."""
+    def add_rows(self, idx: np.ndarray, values: np.ndarray) -> None:
+        """``grad[idx[i]] += values[i]`` for every i (a scatter-add; 2-D ``data``), remembering the rows
+        so that :meth:`zero_grad` clears only them. idx (N,) int, values (N, D)."""
+        if self._grad is None:
+            grad, stale = self._take_spare(clear_stale=False)
+            scatter_add_rows(grad, idx, values, stale=stale)  # clears the stale rows on the way
+            self.grad = grad
+            self._marked = np.zeros(grad.shape[0], dtype=np.bool_) if stale is None else stale  # (all False now)
+        else:
+            scatter_add_rows(self.dense_grad(), idx, values)
         if self._marked is not None:
-            self._marked[rows] = True
+            self._marked[idx] = True
 
     def accumulate(self, g: np.ndarray) -> None:
         """``grad += g`` (into the kept array, or new zeros, the first time). Skipped when frozen."""
@@ -118,8 +133,8 @@ class Parameter:
         self._marked = None  # g may be non-zero anywhere
 
     def zero_grad(self) -> None:
-        """``grad = None``; its array is zeroed (only the marked rows, when rows were marked) and
-        kept for :meth:`dense_grad`, unless something else still refers to it."""
+        """``grad = None``, keeping its array for the next backward unless something else refers to
+        it; the rows :meth:`add_rows` marked are left to be cleared then, any other array is zeroed now."""
         g, marked = self._grad, self._marked
         self.grad = None
         if not isinstance(g, np.ndarray) or g.shape != self.data.shape or g.dtype != self.data.dtype:
@@ -128,11 +143,9 @@ class Parameter:
         # caller's (a kept gradient, or a view's .base): then the array is theirs, not reused.
         if sys.getrefcount(g) > 2 or not (g.flags.owndata and g.flags.writeable and g.flags.c_contiguous):
             return
-        if marked is not None and g.ndim == 2 and g.dtype in (np.float32, np.float64):
-            zero_marked_rows(g, marked)
-        else:
+        if marked is None:
             g.fill(0)
-        self._spare = g
+        self._spare, self._stale = g, marked
 
     def __repr__(self) -> str:
         frozen = "" if self.requires_grad else ", frozen"
