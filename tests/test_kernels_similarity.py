@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minembed.kernels import similarity as ks
+from minembed.kernels.jit import jit_enabled
 
 
 def _prep(queries, metric):
@@ -175,6 +176,7 @@ def test_row_norms_find_non_finite_rows(rng):
     assert ks.row_norms_checked(big)[1] == -1
 
 
+@pytest.mark.skipif(not jit_enabled(), reason="MINEMBED_JIT=0 runs the reference: full matrix by design")
 def test_memory_stays_bounded_without_full_score_matrix(rng):
     queries = rng.standard_normal((400, 16)).astype(np.float32)
     database = rng.standard_normal((60_000, 16)).astype(np.float32)  # full matrix: 96 MB
@@ -242,3 +244,82 @@ def test_few_query_scan_equals_blocked_path_and_reference(rng, metric, threads, 
         np.testing.assert_array_equal(scan[0], ref[0])
         np.testing.assert_array_equal(blocked[0][:len(queries)], ref[0])
         np.testing.assert_allclose(scan[1], ref[1], rtol=1e-6)
+
+
+# ------------------------------------------------ the threshold test (chunks of ks._CHUNK scores)
+def _force_threads(monkeypatch, threads):
+    """Split every selection over `threads` threads, however small the block."""
+    monkeypatch.setattr(ks, "get_num_threads", lambda: threads)
+    monkeypatch.setattr(ks, "_MIN_PARALLEL", 1)
+
+
+@pytest.mark.parametrize("metric", ks.METRICS)
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("budget", [None, 300, 4096])
+def test_ties_with_the_root_across_chunks_blocks_and_threads(monkeypatch, metric, threads, budget):
+    # Most scores equal the k-th best: a chunk whose count is not zero only because of a tie must
+    # still leave the earlier (lower) index in place. M is no multiple of the chunk (a tail is walked
+    # key by key), and the few better rows sit in the tail, at chunk edges and past block edges.
+    _force_threads(monkeypatch, threads)
+    m = 5 * ks._CHUNK + 13
+    database = np.ones((m, 3), np.float32)
+    better = [ks._CHUNK - 1, ks._CHUNK, 3 * ks._CHUNK + 7, m - 1]
+    database[better] = 2.0
+    database[[5, 2 * ks._CHUNK + 1]] = 0.5  # two worse rows
+    queries = np.full((ks.SCAN_MAX_QUERIES + 3, 3), 2.0, np.float32)  # (more queries than the scan takes)
+    got = _run(queries, database, 10, metric, budget=budget or ks.BLOCK_BUDGET)
+    keys = _all_keys(queries, database, metric)
+    expect = np.argsort(-keys, axis=1, kind="stable")[:, :10]  # ties: lower index first
+    if metric != "cosine":  # (all rows have cosine 1 with the query: every row ties)
+        np.testing.assert_array_equal(expect[0, :4], better)
+    np.testing.assert_array_equal(got[0], expect)
+    np.testing.assert_array_equal(got[0], ks.topk_reference(queries, database, 10, metric)[0])
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_excluded_candidate_alone_in_its_chunk(monkeypatch, threads):
+    # The count says "something beats the root" but the only such score is excluded: nothing enters.
+    # (More queries than ks.SCAN_MAX_QUERIES in these tests: they must take the blocked path.)
+    _force_threads(monkeypatch, threads)
+    m = 4 * ks._CHUNK
+    database = np.zeros((m, 2), np.float32)
+    database[:, 0] = np.arange(m, dtype=np.float32) % 7 / 10  # scores 0 .. 0.6
+    database[2 * ks._CHUNK + 3, 0] = 5.0  # the best row, excluded
+    queries = np.tile(np.array([[1.0, 0.0]], np.float32), (ks.SCAN_MAX_QUERIES + 2, 1))
+    exclude = [[2 * ks._CHUNK + 3]] + [[]] * (ks.SCAN_MAX_QUERIES + 1)
+    idx, scores = _run(queries, database, 6, "dot", exclude=exclude, budget=300)
+    ref = ks.topk_reference(queries, database, 6, "dot", exclude)
+    np.testing.assert_array_equal(idx, ref[0])
+    np.testing.assert_array_equal(scores, ref[1])
+    assert 2 * ks._CHUNK + 3 not in idx[0] and idx[1, 0] == 2 * ks._CHUNK + 3
+
+
+@pytest.mark.parametrize("metric", ks.METRICS)
+def test_k_larger_than_database_with_full_chunks(rng, metric):
+    # Every key enters while the heap still holds padding (root -inf): whole chunks and the tail.
+    queries = rng.standard_normal((ks.SCAN_MAX_QUERIES + 1, 8)).astype(np.float32)
+    database = rng.standard_normal((2 * ks._CHUNK + 5, 8)).astype(np.float32)
+    got = _run(queries, database, 1000, metric, budget=ks._CHUNK * 5)
+    ref = ks.topk_reference(queries, database, 1000, metric)
+    assert got[0].shape == (len(queries), database.shape[0])
+    assert_same_topk(got, ref, _all_keys(queries, database, metric), 2e-5 * (1 + 3 * (metric == "euclidean")))
+
+
+@pytest.mark.parametrize("metric", ks.METRICS)
+def test_default_block_size_per_thread_count_gives_the_same_answer(rng, monkeypatch, metric):
+    # One thread takes 1 MB blocks, several take 16 MB: the answer must not change (ties included).
+    queries = rng.integers(-2, 3, (400, 6)).astype(np.float32)
+    database = rng.integers(-2, 3, (3000, 6)).astype(np.float32)
+    assert queries.shape[0] * database.shape[0] > ks.SERIAL_BLOCK_BUDGET  # several serial blocks
+    results = []
+    for threads in (1, 2):
+        monkeypatch.setattr(ks, "get_num_threads", lambda t=threads: t)
+        q = _prep(queries, metric)
+        results.append(ks.topk_blocked(q, database, 20, metric))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    ref = ks.topk_reference(queries, database, 20, metric)
+    if metric == "cosine":
+        assert_same_topk(results[0], ref, _all_keys(queries, database, metric), 1e-6)
+    else:
+        np.testing.assert_array_equal(results[0][0], ref[0])

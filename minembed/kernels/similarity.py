@@ -142,6 +142,9 @@ def topk_reference(queries: np.ndarray, database: np.ndarray, k: int, metric: st
     queries (Q, D) and database (M, D) float32, finite; exclude: None or a list of Q
     sequences of database ids. Returns (indices (Q, min(k, M)) int64, scores float32).
     """
+    # float64: the oracle is more accurate than the kernel, and equal rows get equal scores (a
+    # float32 BLAS product may round a row differently depending on where it sits in the matrix).
+    queries, database = queries.astype(np.float64), database.astype(np.float64)
     if metric == "cosine":
         qn = np.linalg.norm(queries, axis=1, keepdims=True)
         dn = np.linalg.norm(database, axis=1, keepdims=True)
