@@ -7,7 +7,8 @@ when torch is importable, each side alone in its own fresh process (benchmarks/h
 Three passes: "gather" (forward), "scatter" (the kernel alone: dW[idx] += dY into a gradient
 that keeps growing) and "step" (a training step's backward as a user runs it: minembed's
 ``Embedding.zero_grad()`` + ``backward(dY)``, the same layer with MINEMBED_JIT=0, NumPy's
-``grad[:] = 0`` + ``np.add.at``, and torch's ``grad.zero_()`` + ``index_add_``). Two index
+``grad[:] = 0`` + ``np.add.at``, and torch's ``grad.zero_()`` + ``index_add_``, every side
+alternating between two batches of ids). Two index
 distributions: "zipf" (word-like: id r has probability ~ 1/(r+1), many duplicates, the frequent
 ids are the small ones because a Vocab sorts by frequency) and "uniform". Effective GB/s counts
 the bytes a kernel must move at least: gather reads N rows and writes N rows; scatter-add reads
@@ -33,6 +34,13 @@ def make_ids(vocab, n, kind, seed):
         return rng.integers(0, vocab, n).astype(np.int64)
     p = 1.0 / np.arange(1, vocab + 1)
     return rng.choice(vocab, size=n, p=p / p.sum()).astype(np.int64)
+
+
+def step_ids(vocab, n, kind, seed):
+    """Two batches of ids that a step alternates between, as consecutive training batches do: a
+    kept gradient array then has stale rows the next batch does not touch (the same ids every step
+    would flatter row tracking)."""
+    return make_ids(vocab, n, kind, seed), make_ids(vocab, n, kind, seed + 1)
 
 
 def make_data(vocab, dim, n, kind, seed):
@@ -77,13 +85,22 @@ def side_minembed(op, parallel, vocab, dim, n, kind, seed):
         return run, after
     from minembed.nn import Embedding
 
-    emb = Embedding.from_pretrained(table, freeze=False)
-    emb(idx)
+    layers = [Embedding.from_pretrained(table, freeze=False) for _ in range(2)]
+    layers[1].weight = layers[0].weight  # one table looked up by two batches
+    for layer, ids in zip(layers, step_ids(vocab, n, kind, seed), strict=True):
+        layer(ids)
+    turn = [0]
 
     def run():
-        emb.zero_grad()
-        emb.backward(dy)
-    return run, lambda: {"checksum": checksum(emb.weight.grad)}
+        layers[0].zero_grad()
+        layers[turn[0] % 2].backward(dy)
+        turn[0] += 1
+
+    def after():
+        layers[0].zero_grad()
+        layers[0].backward(dy)
+        return {"checksum": checksum(layers[0].weight.grad)}
+    return run, after
 
 
 def side_numpy(op, vocab, dim, n, kind, seed):
@@ -98,6 +115,7 @@ def side_numpy(op, vocab, dim, n, kind, seed):
         return (lambda: gather_rows_reference(table, idx),
                 lambda: {"checksum": checksum(gather_rows_reference(table, idx))})
     grad = np.zeros_like(table)
+    batches, turn = step_ids(vocab, n, kind, seed) if op == "step" else (idx, idx), [0]
 
     def after():
         fresh = np.zeros_like(table)
@@ -107,7 +125,8 @@ def side_numpy(op, vocab, dim, n, kind, seed):
     def run():
         if op == "step":
             grad[:] = 0
-        scatter_add_rows_reference(grad, idx, dy)
+        scatter_add_rows_reference(grad, batches[turn[0] % 2], dy)
+        turn[0] += 1
     return run, after
 
 
@@ -120,11 +139,14 @@ def side_torch(op, vocab, dim, n, kind, seed):
     if op == "gather":
         return (lambda: torch.index_select(table, 0, idx),
                 lambda: {"checksum": checksum(torch.index_select(table, 0, idx).numpy())})
+    batches = [torch.from_numpy(a) for a in step_ids(vocab, n, kind, seed)] if op == "step" else (idx, idx)
+    turn = [0]
 
     def run():
         if op == "step":
             grad.zero_()
-        grad.index_add_(0, idx, dy)
+        grad.index_add_(0, batches[turn[0] % 2], dy)
+        turn[0] += 1
 
     def after():
         return {"checksum": checksum(torch.zeros_like(table).index_add_(0, idx, dy).numpy())}
