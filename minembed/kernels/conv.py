@@ -58,9 +58,8 @@ the blocks in order.
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
-from .jit import FASTMATH, jit, jit_enabled
+from .jit import FASTMATH, jit, jit_enabled, prange
 
 
 # ------------------------------------------------------------------------- checks

@@ -7,10 +7,9 @@ result does not depend on the number of threads.
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
 from .conv import _check_images, _pair, conv_output_size
-from .jit import jit, jit_enabled
+from .jit import jit, jit_enabled, prange
 
 
 def maxpool2d_forward_reference(x: np.ndarray, kernel_size, stride, relu: bool = False

@@ -22,11 +22,9 @@ the sort costs more than it saves. The gather threads large inputs by default.
 """
 from __future__ import annotations
 
-import numba
 import numpy as np
-from numba import prange
 
-from .jit import jit, jit_enabled
+from .jit import get_num_threads, jit, jit_enabled, prange
 from .validate import as_index_array, check_float_matrix
 
 # Below this many elements moved, starting threads costs more than it saves.
@@ -35,7 +33,7 @@ _PARALLEL_MIN_ELEMENTS = 1 << 16
 
 def _use_threads(parallel: bool | None, n_elements: int) -> bool:
     if parallel is None:
-        return n_elements >= _PARALLEL_MIN_ELEMENTS and numba.get_num_threads() > 1
+        return n_elements >= _PARALLEL_MIN_ELEMENTS and get_num_threads() > 1
     return bool(parallel)
 
 
@@ -160,8 +158,8 @@ def scatter_add_rows(table: np.ndarray, idx, rows: np.ndarray, parallel: bool = 
         zero_marked_rows(table, stale)
     if not jit_enabled():
         scatter_add_rows_reference(table, idx, rows)
-    elif parallel and numba.get_num_threads() > 1:
-        _scatter_add_rows_parallel(table, idx, rows, numba.get_num_threads())
+    elif parallel and get_num_threads() > 1:
+        _scatter_add_rows_parallel(table, idx, rows, get_num_threads())
     else:
         _scatter_add_rows_serial(table, idx, rows)
 

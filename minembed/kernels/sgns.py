@@ -57,9 +57,8 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import prange
 
-from .jit import FASTMATH, jit
+from .jit import FASTMATH, jit, prange
 
 MAX_EXP = 6.0
 TABLE_STEPS = 4096

@@ -20,9 +20,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import prange
 
-from .jit import FASTMATH, jit, jit_enabled
+from .jit import FASTMATH, jit, jit_enabled, prange
 
 
 # -------------------------------------------------------------------- perplexity search
