@@ -75,6 +75,7 @@ class Result:
     setup: list = field(default_factory=list)    # [round] seconds from child start to the end of warm-up
     peak_mb: list = field(default_factory=list)  # [round] the child's peak resident memory
     info: dict = field(default_factory=dict)     # versions, BLAS and environment, from the first round
+    load: tuple = ()                             # the machine's 1-minute load average at the start and the end
 
     def times(self, clock="wall"):
         """All timed repeats of all rounds, flattened."""
@@ -135,6 +136,7 @@ def measure(script, sides, args, repeats=5, warmup=1, rounds=None):
     """
     results = {side.label: Result(side) for side in sides}
     rounds = rounds or args.rounds
+    load_before = os.getloadavg()[0]
     for rnd in range(rounds):
         for side in (sides if rnd % 2 == 0 else sides[::-1]):
             out = run_child(script, side, args, repeats, warmup)
@@ -148,6 +150,8 @@ def measure(script, sides, args, repeats=5, warmup=1, rounds=None):
             res.info = res.info or out["info"]
             med = statistics.median(out["wall"]) if out["wall"] else float("nan")
             print(f"  round {rnd + 1}/{rounds}  {side.label}: median {med:.4g} s", file=sys.stderr, flush=True)
+    for res in results.values():
+        res.load = (load_before, os.getloadavg()[0])
     return results
 
 
@@ -166,13 +170,13 @@ def speed_ratio(results, fast, slow, clock="wall"):
 
 def print_header(title, results, args):
     """Interpreter, thread settings, OpenBLAS variables, and per side the libraries and BLAS it loaded."""
-    first = next(iter(results.values())).info
+    first = next(iter(results.values()))
     print(title)
-    print(f"python {first['python']} ({first['executable']}), {platform.machine()}, {os.cpu_count()} CPUs; "
-          f"load average before: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"python {first.info['python']} ({first.info['executable']}), {platform.machine()}, {os.cpu_count()} CPUs; "
+          f"load average (1 min) {first.load[0]:.2f} at the start, {first.load[1]:.2f} at the end of this measurement")
     print(f"each side: its own fresh process in each of {args.rounds} round(s), the order alternating; "
           f"{args.threads} thread(s) via {'/'.join(THREAD_VARS)}")
-    env = first["env"]
+    env = first.info["env"]
     state = ", ".join(f"{v}={env[v]}" if env.get(v) is not None else f"{v} unset" for v in OPENBLAS_VARS)
     print(f"OpenBLAS environment of the sides: {state}"
           + ("  (--unset-openblas-env)" if args.unset_openblas_env else ""))
