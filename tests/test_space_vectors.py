@@ -143,7 +143,7 @@ def test_malformed_text_files(tmp_path):
 def test_malformed_binary_files(tmp_path):
     p = tmp_path / "v.bin"
     rec = b"a " + np.array([1, 2], "<f4").tobytes() + b"\n"
-    p.write_bytes(b"2 2\n" + rec + b"b " + np.array([1], "<f4").tobytes())
+    p.write_bytes(b"2 2\n" + rec + b"bbbbbbb " + np.array([1], "<f4").tobytes())  # long enough for the header
     with pytest.raises(ValueError, match="record 2 .*truncated vector"):
         WordVectors.load_word2vec_format(p, binary=True)
     p.write_bytes(b"1 2\n\xff\xfe " + np.array([1, 2], "<f4").tobytes())

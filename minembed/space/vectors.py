@@ -479,10 +479,17 @@ class KeyedVectors:
         save_word2vec_format(path, self.index_to_key, self.vectors, binary=binary, write_header=write_header)
 
     @classmethod
-    def load_word2vec_format(cls, path, binary: bool = False, limit: int | None = None) -> KeyedVectors:
-        """Read a word2vec.c / gensim file (see :func:`minembed.space.formats.load_word2vec_format`)."""
-        keys, vectors = load_word2vec_format(path, binary=binary, limit=limit)
-        return cls(keys, vectors)
+    def load_word2vec_format(cls, path, binary: bool | None = None, no_header: bool | None = None,
+                             unicode_errors: str = "strict", datatype=np.float32,
+                             limit: int | None = None) -> KeyedVectors:
+        """Read a word2vec.c / gensim / GloVe file; ``binary`` and ``no_header`` are detected from the
+        content when None (see :func:`minembed.space.formats.load_word2vec_format`)."""
+        keys, vectors = load_word2vec_format(path, binary=binary, no_header=no_header, unicode_errors=unicode_errors,
+                                             datatype=datatype, limit=limit)
+        try:
+            return cls(keys, vectors)
+        except ValueError as err:  # e.g. a word twice: say which file
+            raise ValueError(f"{path}: {err}") from None
 
     def save(self, path) -> None:
         """``.npz`` with the words, vectors and counts (no pickle), written atomically."""

@@ -173,12 +173,19 @@ class Vocab:
 
     @classmethod
     def load(cls, path) -> Vocab:
-        with open(path, encoding="utf-8") as fh:
-            try:
-                data = json.load(fh)
-                return cls(data["words"], data["counts"])
-            except (json.JSONDecodeError, KeyError, TypeError) as err:
-                raise ValueError(f"{path} is not a minembed vocabulary file: {err}") from None
+        """Read what :meth:`save` wrote; any other file raises ``ValueError`` naming it."""
+        expected = 'expected the JSON {"words": [...], "counts": [...]} that Vocab.save writes'
+        with open(path, "rb") as fh:
+            raw = fh.read()
+        try:
+            data = json.loads(raw.decode("utf-8"))
+            words, counts = data["words"], data["counts"]
+        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as err:
+            raise ValueError(f"{path} is not a minembed vocabulary file ({expected}): {err}") from None
+        try:
+            return cls(words, counts)
+        except (ValueError, TypeError) as err:  # e.g. a word twice, counts that are not integers
+            raise ValueError(f"{path}: {err}") from None
 
     def __repr__(self) -> str:
         return f"Vocab({len(self)} words)"
