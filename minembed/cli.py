@@ -3,7 +3,6 @@ on stderr and a non-zero exit code, never a traceback for a user's mistake."""
 from __future__ import annotations
 
 import argparse
-import inspect
 import sys
 import tempfile
 from pathlib import Path
@@ -42,8 +41,9 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _load_vectors(args: argparse.Namespace):
-    """The vectors file ``args.vectors``: ``.npz`` (WordVectors.save), else word2vec format, binary
-    for ``.bin`` unless ``--binary`` / ``--text`` says otherwise."""
+    """The vectors file ``args.vectors``: ``.npz`` (WordVectors.save), else word2vec format, binary or
+    text and with or without a header as its content says, unless ``--binary`` / ``--text`` /
+    ``--no-header`` says otherwise."""
     from .text import WordVectors
 
     path = Path(args.vectors)
@@ -54,13 +54,7 @@ def _load_vectors(args: argparse.Namespace):
             raise ValueError(f"{path} is a minembed .npz file: --binary, --text and --no-header are for "
                              "word2vec-format files")
         return WordVectors.load(path)
-    binary = path.suffix == ".bin" if args.binary is None else args.binary
-    options = {}
-    if args.no_header:  # passed only when asked for, to a library that can read such files
-        if "no_header" not in inspect.signature(WordVectors.load_word2vec_format).parameters:
-            raise ValueError("--no-header: this version of minembed cannot read word2vec files without a header yet")
-        options["no_header"] = True
-    return WordVectors.load_word2vec_format(path, binary=binary, **options)
+    return WordVectors.load_word2vec_format(path, binary=args.binary, no_header=True if args.no_header else None)
 
 
 def _check_output(path: Path) -> None:
@@ -150,14 +144,16 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _vector_file_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("vectors", metavar="VECTORS",
-                   help="a vectors file: .npz (minembed), .bin (binary word2vec format) or else word2vec text")
+                   help="a vectors file: .npz (minembed), else word2vec or GloVe format, binary or text, "
+                        "with or without a header: detected from the content")
     kind = p.add_mutually_exclusive_group()
     kind.add_argument("--binary", dest="binary", action="store_const", const=True, default=None,
-                      help="read VECTORS as binary word2vec format, whatever its extension")
+                      help="read VECTORS as binary word2vec format (default: detected from the content)")
     kind.add_argument("--text", dest="binary", action="store_const", const=False,
-                      help="read VECTORS as text word2vec format, whatever its extension")
+                      help="read VECTORS as text word2vec format (default: detected from the content)")
     p.add_argument("--no-header", action="store_true",
-                   help="the file has no 'count dim' first line (GloVe's text files)")
+                   help="the file has no 'count dim' first line, as GloVe's text files (default: detected: "
+                        "a first line of exactly two integers is a header)")
 
 
 def build_parser() -> argparse.ArgumentParser:

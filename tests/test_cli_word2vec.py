@@ -110,21 +110,29 @@ def test_lowercase_and_tokenize_options(tmp_path, capsys):
     assert main(["neighbors", str(tmp_path / "plain.txt"), "THE", "-k", "2"]) == 0  # it exists: no hint needed
 
 
-def test_binary_and_text_override_the_extension(tmp_path, corpus, capsys):
+def test_vector_files_are_read_by_content_and_flags_override(tmp_path, corpus, capsys):
     train = ["word2vec", "train", str(corpus), "--dim", "6", "--epochs", "1", "--min-count", "1", "--quiet", "-o"]
     assert main([*train, str(tmp_path / "v.bin")]) == 0
     assert main([*train, str(tmp_path / "t.txt")]) == 0
     capsys.readouterr()
     (tmp_path / "v.bin").rename(tmp_path / "v.w2v")  # binary content, an extension that says nothing
-    (tmp_path / "t.txt").rename(tmp_path / "t.bin")  # text content under the binary extension
-    assert main(["neighbors", str(tmp_path / "v.w2v"), "a0", "-k", "3"]) == 1  # read as text by its extension
-    capsys.readouterr()
-    assert main(["neighbors", str(tmp_path / "v.w2v"), "a0", "-k", "3", "--binary"]) == 0
-    binary_answer = capsys.readouterr().out
-    assert main(["neighbors", str(tmp_path / "t.bin"), "a0", "-k", "3", "--text"]) == 0
-    text_answer = capsys.readouterr().out
-    assert len(binary_answer.splitlines()) == 3
-    assert binary_answer == text_answer  # same training (seed 1, one worker); scores printed to 4 decimals
+    (tmp_path / "t.txt").rename(tmp_path / "x.bin")  # text content under the binary extension
+    answers = []
+    for name, flag in [("v.w2v", None), ("v.w2v", "--binary"), ("x.bin", None), ("x.bin", "--text")]:
+        assert main(["neighbors", str(tmp_path / name), "a0", "-k", "3", *([flag] if flag else [])]) == 0
+        answers.append(capsys.readouterr().out)
+    assert len(answers[0].splitlines()) == 3
+    assert answers == [answers[0]] * 4  # same training (seed 1, one worker); scores printed to 4 decimals
+    assert main(["neighbors", str(tmp_path / "x.bin"), "a0", "--binary"]) == 1  # a wrong override is an error
+    assert "x.bin: record 1" in capsys.readouterr().err
+    # A GloVe file: the text file without its "count dim" line, detected or declared.
+    lines = (tmp_path / "x.bin").read_text(encoding="utf-8").splitlines(keepends=True)
+    (tmp_path / "glove.txt").write_text("".join(lines[1:]), encoding="utf-8")
+    for flags in ([], ["--no-header"], ["--no-header", "--text"]):
+        assert main(["neighbors", str(tmp_path / "glove.txt"), "a0", "-k", "3", *flags]) == 0
+        assert capsys.readouterr().out == answers[0]
+    assert main(["neighbors", str(tmp_path / "glove.txt"), "a0", "--no-header", "--binary"]) == 1
+    assert "no_header=True reads text files only" in capsys.readouterr().err
     assert main(["analogy", "--binary", str(tmp_path / "v.w2v"), "a0", "a1", "b0", "-k", "2"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 2
     with pytest.raises(SystemExit):  # one or the other
