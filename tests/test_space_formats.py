@@ -163,14 +163,11 @@ def test_short_file_is_refused_by_its_size(tmp_path):
         load_word2vec_format(path)
 
 
-@needs_gensim
-@pytest.mark.parametrize("newline", [True, False])  # word2vec.c / minembed end each vector with one; gensim does not
-def test_binary_word_with_a_space_is_refused_as_misaligned(tmp_path, newline):
-    rng = np.random.default_rng(3)
+def _file_with_a_spaced_word(path, seed, newline):
+    rng = np.random.default_rng(seed)
     words = ["new york"] + [f"w{i}" for i in range(20)]
     vecs = (0.3 * rng.standard_normal((21, 50))).astype(np.float32)
-    path = tmp_path / "v.bin"
-    if newline:
+    if newline:  # word2vec.c's and minembed's layout
         path.write_bytes(b"21 50\n" + b"".join(_binary_record(w.encode(), v) for w, v in zip(words, vecs, strict=True)))
     else:
         from gensim.models import KeyedVectors
@@ -178,11 +175,28 @@ def test_binary_word_with_a_space_is_refused_as_misaligned(tmp_path, newline):
         kv = KeyedVectors(50)
         kv.add_vectors(words, vecs)
         kv.save_word2vec_format(str(path), binary=True)  # gensim writes the bad word without complaint
+        assert path.stat().st_size == 6 + sum(len(w.encode()) + 1 + 200 for w in words)  # no newline after a vector
+
+
+@needs_gensim
+@pytest.mark.parametrize("newline", [True, False])  # word2vec.c / minembed end each vector with one; gensim does not
+def test_binary_word_with_a_space_is_refused_as_misaligned(tmp_path, newline):
+    path = tmp_path / "v.bin"
+    _file_with_a_spaced_word(path, 3, newline)
     with pytest.raises(ValueError, match=r"v.bin: record 2: .*the records are mis-aligned; usually an earlier word "
                                          r"contains a space \(record 1 is 'new'\)"):
         load_word2vec_format(path)
     with pytest.raises(ValueError, match="record 2: .*mis-aligned"):  # limit=1 still checks where record 2 starts
         load_word2vec_format(path, limit=1)
+    refused = 0
+    for seed in range(20):  # how reliable the signal is (the docstring's figure, on fewer files)
+        _file_with_a_spaced_word(path, seed, newline)
+        try:
+            load_word2vec_format(path)
+        except ValueError as err:
+            assert "mis-aligned" in str(err)
+            refused += 1
+    assert refused >= (20 if newline else 17)
 
 
 def test_separator_after_each_vector_must_not_change(tmp_path):
