@@ -81,3 +81,16 @@ def test_vocab_load_of_another_file_names_it(tmp_path):
         Vocab.load(path)
     Vocab(["x", "y"], [2, 1]).save(path)
     assert Vocab.load(path).words == ["x", "y"]
+
+
+def test_vectors_npz_with_bad_content_names_the_file(tmp_path):
+    path = tmp_path / "v.npz"
+    save_npz(path, words=np.array(["a", "b"]), vectors=np.array([[1, 2], [np.nan, 0]], np.float32))
+    with pytest.raises(ValueError, match=r"v.npz: the vector of 'b' \(row 1\) has NaN"):
+        WordVectors.load(path)
+    save_npz(path, words=np.array(["a", "a"]), vectors=np.zeros((2, 2), np.float32))
+    with pytest.raises(ValueError, match=r"v.npz: key 'a' appears twice"):
+        WordVectors.load(path)
+    save_npz(path, words=np.array(["a"]), vectors=np.zeros((1, 2), np.int64))
+    with pytest.raises(TypeError, match=r"v.npz: vectors must be floating point"):
+        WordVectors.load(path)

@@ -500,10 +500,14 @@ class KeyedVectors:
 
     @classmethod
     def load(cls, path) -> KeyedVectors:
+        """Read what :meth:`save` wrote; a file that is not one raises ``ValueError`` naming it."""
         data = load_npz(path)
         if "words" not in data or "vectors" not in data:
             raise ValueError(f"{path} is not a minembed WordVectors file (needs 'words' and 'vectors')")
-        return cls(data["words"].tolist(), data["vectors"], data.get("counts"))
+        try:
+            return cls(data["words"].tolist(), data["vectors"], data.get("counts"))
+        except (ValueError, TypeError) as err:  # NaN rows, a word twice, integer vectors: say which file
+            raise type(err)(f"{path}: {err}") from None
 
 
 WordVectors = KeyedVectors  # the name minembed used first; gensim's is KeyedVectors
