@@ -401,23 +401,22 @@ SCAN_MAX_QUERIES = 32  # measured crossover with BLAS blocks: between 32 and 64 
 
 
 @jit(nogil=True, cache=True, fastmath={"reassoc", "contract", "nsz"})
-def _dot_rows(a, b):
-    # reassoc lets LLVM vectorise the sum; no "no-inf/no-NaN" flags, so overflow stays exact IEEE.
-    s = np.float32(0.0)
-    for t in range(a.shape[0]):
-        s += a[t] * b[t]
-    return s
-
-
-@jit(nogil=True, cache=True)
 def _scan_rows_kernel(queries, database, r0, r1, aux, mode, heap_s, heap_i, ex_ptr, ex_ids):
-    """Rows r0..r1 of the database against every query, each score pushed into its query's heap."""
+    """Rows r0..r1 of the database against every query, each score pushed into its query's heap.
+
+    The dot product is written inline rather than in a helper taking two row views: each call with
+    array arguments costs atomic reference-count updates (one query against 100,000 x 128 on one
+    thread: 4.4-4.6 -> 4.1-4.3 ms CPU, measured on a busy machine).
+    reassoc lets LLVM vectorise the sum; no "no-inf/no-NaN" flags, so overflow stays exact IEEE.
+    """
     n_q = queries.shape[0]
+    dim = queries.shape[1]
     k = heap_s.shape[1]
     for j in range(r0, r1):
-        row = database[j]
         for q in range(n_q):
-            s = _dot_rows(row, queries[q])
+            s = np.float32(0.0)
+            for t in range(dim):
+                s += database[j, t] * queries[q, t]
             if mode == 1:
                 s = s * aux[j]
             elif mode == 2:
