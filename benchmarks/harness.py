@@ -161,11 +161,12 @@ def available(module):
 
 
 def speed_ratio(results, fast, slow, clock="wall"):
-    """How many times faster ``fast`` is than ``slow``: median(slow) / median(fast) over all repeats,
-    with the range of the same ratio computed round by round (round i of one against round i of the other)."""
+    """How many times faster ``fast`` is than ``slow``, paired by round: round i of one against round i of
+    the other (they ran back to back, so under about the same load). Returns the median of the per-round
+    ratios median(slow) / median(fast), and their min and max."""
     a, b = results[fast], results[slow]
     per_round = [s / f for f, s in zip(a.round_medians(clock), b.round_medians(clock), strict=True)]
-    return b.median(clock) / a.median(clock), min(per_round), max(per_round)
+    return statistics.median(per_round), min(per_round), max(per_round)
 
 
 def print_header(title, results, args):

@@ -94,4 +94,4 @@ def test_medians_spread_and_ratios_by_hand():
     assert fast.median() == 1.5 and fast.spread() == (1.0, 9.0)
     assert fast.round_medians() == [2.0, 1.0]
     ratio, lo, hi = harness.speed_ratio({"fast": fast, "slow": slow}, "fast", "slow")
-    assert ratio == 4.0 / 1.5 and (lo, hi) == (2.0, 6.0)                 # per round: 4/2 and 6/1
+    assert (ratio, lo, hi) == (4.0, 2.0, 6.0)                           # per round: 4/2 and 6/1
