@@ -145,8 +145,8 @@ def worker(cfg) -> dict:
 
     t0 = time.perf_counter()
     if cfg["lib"] == "minembed":
+        from minembed.nn.train import Callback
         from minembed.text import Word2Vec
-        from minembed.text.word2vec import Callback
 
         class Record(Callback):
             def on_train_begin(self, model):

@@ -253,6 +253,39 @@ def test_continued_training_callbacks_and_loss():
     assert len(model.loss_history) == 4
 
 
+def test_word2vec_calls_the_four_methods_of_the_one_callback_class():
+    from minembed.nn.train import Callback as TrainCallback
+
+    assert Callback is TrainCallback             # minembed.text.Callback is nn.train's, not a copy
+
+    class Recorder(Callback):
+        def __init__(self):
+            self.events = []
+
+        def on_train_begin(self, model):
+            self.events.append(("train_begin", len(model.loss_history)))
+
+        def on_epoch_begin(self, model):
+            self.events.append(("epoch_begin", len(model.loss_history)))
+
+        def on_epoch_end(self, model):
+            self.events.append(("epoch_end", len(model.loss_history)))
+
+        def on_train_end(self, model):
+            self.events.append(("train_end", len(model.loss_history)))
+
+    rec = Recorder()
+    Word2Vec(topic_corpus(sentences=50)[0], vector_size=8, min_count=1, epochs=2, callbacks=[rec], progress=False)
+    assert rec.events == [("train_begin", 0), ("epoch_begin", 0), ("epoch_end", 1), ("epoch_begin", 1),
+                          ("epoch_end", 2), ("train_end", 2)]
+    # an object that only looks like a callback was called when it had the method; now it is refused
+    with pytest.raises(TypeError, match="callbacks must be minembed.nn.Callback instances, got function"):
+        Word2Vec(vector_size=8, callbacks=[lambda model: None])
+    model = Word2Vec(topic_corpus(sentences=50)[0], vector_size=8, min_count=1, epochs=1, progress=False)
+    with pytest.raises(TypeError, match="got object"):
+        model.train(epochs=1, callbacks=[object()])
+
+
 def test_corpus_file_and_wv(tmp_path):
     path = tmp_path / "c.txt"
     corpus, _ = topic_corpus(sentences=200)

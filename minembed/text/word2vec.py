@@ -25,7 +25,11 @@ Training is done by the Numba kernel (:func:`minembed.kernels.sgns.train_chunks`
 ``MINEMBED_JIT=0`` its plain-Python reference (:func:`minembed.kernels.sgns.train_chunks_reference`:
 the same random numbers, examples and updates, one at a time) runs instead. ``implementation="numpy"``
 is a different, vectorised mini-batch trainer (each batch's examples see the parameters from before
-the batch): the version lesson 03 builds up to.
+the batch): the library's form of the NumPy step lesson 03 writes by hand (its section 3), before the
+lesson turns to the kernel.
+
+Callbacks are :class:`minembed.nn.train.Callback` objects, as for every model: Word2Vec calls their
+``on_train_begin``, ``on_epoch_begin``, ``on_epoch_end`` and ``on_train_end`` with the model.
 """
 from __future__ import annotations
 
@@ -39,6 +43,7 @@ import numpy as np
 
 from ..io import load_npz, save_npz
 from ..kernels import sgns
+from ..nn.train import check_callbacks
 from ..progress import progress as progress_bar
 from ..space.vectors import WordVectors
 from .vocab import EncodedCorpus, Vocab, count_words, effective_min_count, keep_word
@@ -46,25 +51,6 @@ from .vocab import EncodedCorpus, Vocab, count_words, effective_min_count, keep_
 CHUNK_WORDS = 10_000          # words per chunk of sentences (one random seed each), like gensim's batch_words
 MAX_SENTENCE_LENGTH = 10_000  # longer sentences are split
 BLOCK_WORDS = 1 << 20         # ids read at a time from an on-disk corpus (4 MB of int32)
-
-
-class Callback:
-    """Base class for training callbacks (gensim's ``CallbackAny2Vec``): override what you need.
-
-    Each method receives the model; ``model.loss_history[-1]`` is the last epoch's mean loss.
-    """
-
-    def on_train_begin(self, model):
-        pass
-
-    def on_epoch_begin(self, model):
-        pass
-
-    def on_epoch_end(self, model):
-        pass
-
-    def on_train_end(self, model):
-        pass
 
 
 def _check_int(name, value, low):
@@ -100,7 +86,7 @@ class Word2Vec:
         cbow_mean: 1 mean, 0 sum of the context vectors.   sample: subsampling threshold (0 = off).
         alpha, min_alpha: learning rate, decayed linearly over all epochs of a ``train()`` call.
         epochs: passes over the corpus.                    seed: randomness (initial vectors, sampling).
-        workers: threads.                                  callbacks: objects with ``on_epoch_end(model)`` etc.
+        workers: threads.                                  callbacks: ``minembed.nn.train.Callback`` objects.
         progress: show a tqdm bar (words/s, lr, loss).     implementation: "kernel" (Numba) or "numpy" (mini-batch).
         trim_rule: ``f(word, count, min_count) -> RULE_KEEP / RULE_DISCARD / RULE_DEFAULT`` (see
             :func:`minembed.text.vocab.keep_word`); used by every :meth:`build_vocab` of this model
@@ -145,7 +131,7 @@ class Word2Vec:
         self.ns_exponent = _check_float("ns_exponent", ns_exponent, -1e9)
         self.cbow_mean = int(bool(cbow_mean))
         self.epochs = _check_int("epochs", epochs, 1)
-        self.callbacks = tuple(callbacks)
+        self.callbacks = check_callbacks(callbacks)
         self.progress = bool(progress)
         if implementation not in ("kernel", "numpy"):
             raise ValueError(f"implementation must be 'kernel' or 'numpy', got {implementation!r}")
@@ -357,7 +343,7 @@ class Word2Vec:
         epochs = self.epochs if epochs is None else _check_int("epochs", epochs, 1)
         a0 = self.alpha if start_alpha is None else _check_float("start_alpha", start_alpha, 0.0, strict=True)
         a1 = self.min_alpha if end_alpha is None else _check_float("end_alpha", end_alpha, 0.0)
-        callbacks = self.callbacks if callbacks is None else tuple(callbacks)
+        callbacks = self.callbacks if callbacks is None else check_callbacks(callbacks)
         use_kernel = self.implementation == "kernel"
         lockf = self._lockf_table()
         if not use_kernel and (not self.shrink_windows or (lockf != 1).any()):
@@ -369,13 +355,15 @@ class Word2Vec:
         n_chunks = len(bounds) - 1
         sig, nlogsig = sgns.sigmoid_tables()
         self.wv.clear_norms()  # stale once training moves the vectors; not worth holding meanwhile
-        _call(callbacks, "on_train_begin", self)
+        for cb in callbacks:
+            cb.on_train_begin(self)
         bar = progress_bar(total=epochs * n_words, enabled=self.progress, unit="word", unit_scale=True,
                            desc="word2vec", smoothing=0.1)
         start_all = time.perf_counter()
         try:
             for ep in range(epochs):
-                _call(callbacks, "on_epoch_begin", self)
+                for cb in callbacks:
+                    cb.on_epoch_begin(self)
                 t0 = time.perf_counter()
                 seeds = np.random.default_rng([self.seed, self._epochs_done]).integers(
                     0, 2**63, size=max(n_chunks, 1), dtype=np.uint64)
@@ -396,13 +384,15 @@ class Word2Vec:
                 self.epoch_loss_sums.append(loss_sum)
                 self.loss_history.append(loss_sum / max(examples, 1))
                 bar.set_postfix_str(f"epoch {ep + 1}/{epochs} loss {self.loss_history[-1]:.4f}")
-                _call(callbacks, "on_epoch_end", self)
+                for cb in callbacks:
+                    cb.on_epoch_end(self)
         finally:
             bar.close()
         elapsed = time.perf_counter() - start_all
         self.train_words_per_second = epochs * n_words / max(elapsed, 1e-9)
         self.wv.clear_norms()  # recomputed on the first query, not held during training
-        _call(callbacks, "on_train_end", self)
+        for cb in callbacks:
+            cb.on_train_end(self)
         return self
 
     def _kernel_epoch(self, encoded, bounds, seeds, a0, a1, done_before, total, sig, nlogsig, lockf, bar, ep,
@@ -433,7 +423,7 @@ class Word2Vec:
                 nonlocal shown
                 bar.update(w0 + done_in_block - shown)
                 shown = w0 + done_in_block
-                bar.set_postfix_str(self._postfix(ep, epochs, a0, a1, done_before + shown, n_words, 0.0, 0))
+                bar.set_postfix_str(self._postfix(ep, epochs, a0, a1, done_before + shown, n_words))
 
             loss, n = self._run_showing_progress(call, progress, show)
             del call, job  # frees this block's ids before the next block is read
@@ -465,10 +455,10 @@ class Word2Vec:
         return result[0]
 
     @staticmethod
-    def _postfix(ep, epochs, a0, a1, pos, n_words, loss_sum, examples):
+    def _postfix(ep, epochs, a0, a1, pos, n_words):
+        """The bar's text during an epoch: the learning rate at word ``pos`` (the loss is known only after it)."""
         lr = max(a1, a0 - (a0 - a1) * (pos / (epochs * n_words)))
-        loss = f" loss {loss_sum / examples:.4f}" if examples else ""
-        return f"epoch {ep + 1}/{epochs} lr {lr:.4f}{loss}"
+        return f"epoch {ep + 1}/{epochs} lr {lr:.4f}"
 
     # ------------------------------------------------------------------ using the output layer
     def predict_output_word(self, context_words_list, topn: int | None = 10) -> list[tuple[str, float]]:
@@ -606,13 +596,6 @@ class Word2Vec:
                        if x)
         vocab = len(self.vocab) if self.vocab is not None else 0
         return f"Word2Vec({kind}, {out}, vocab={vocab}, vector_size={self.vector_size}, window={self.window})"
-
-
-def _call(callbacks, name, model):
-    for cb in callbacks:
-        method = getattr(cb, name, None)
-        if method is not None:
-            method(model)
 
 
 def _saved(arrays, name, dtype, shape):
