@@ -57,14 +57,16 @@ def _load(mnist):
 
 
 class MinembedTrainer:
-    """TinyCNN trained with exactly the loop of ``TinyCNN.fit`` (prepare, forward, backward, Adam step),
-    one epoch per call, after a warm-up fit on 256 images (compiled kernels loaded)."""
+    """TinyCNN trained by the loop of ``TinyCNN.fit`` (:func:`minembed.nn.train.fit`: prepare, forward,
+    backward, Adam step, schedule step), one epoch per call, after a warm-up fit on 256 images (compiled
+    kernels loaded). ``step`` is one batch of it, for the reference side."""
 
     def __init__(self, mnist, batch_size, lr, schedule, warmup, epochs, seed):
         import numpy as np
 
         import minembed as me
-        from minembed.nn import Adam, CosineSchedule, CrossEntropyLoss
+        from minembed.nn import Adam, CrossEntropyLoss
+        from minembed.nn.schedule import make_schedule
         from minembed.vision import TinyCNN
 
         (self.xtr, self.ytr), (self.xte, self.yte) = me.load_mnist(mnist)
@@ -72,9 +74,7 @@ class MinembedTrainer:
         TinyCNN(seed=seed).fit(self.xtr[:256], self.ytr[:256], epochs=1, progress=False)
         self.model = TinyCNN(seed=seed)
         self.loss_fn, self.opt = CrossEntropyLoss(), Adam(self.model.parameters(), lr=lr)
-        # "constant": min_lr = lr, flat after any warm-up
-        self.sched = CosineSchedule(self.opt, _total_steps(epochs, batch_size, len(self.xtr)), warmup,
-                                    min_lr=0.0 if schedule == "cosine" else lr)
+        self.sched = make_schedule(self.opt, schedule, _total_steps(epochs, batch_size, len(self.xtr)), warmup)
         self.rng, self.batch_size = np.random.default_rng(seed), batch_size
 
     def step(self, idx):
@@ -87,14 +87,13 @@ class MinembedTrainer:
         self.sched.step()
 
     def epoch(self):
+        """One epoch of TinyCNN.fit's loop (:func:`minembed.nn.train.fit`); the rng and the schedule carry over."""
         from minembed.kernels.blas import blas_threads
+        from minembed.nn.train import fit
 
-        order = self.rng.permutation(len(self.xtr))
-        self.model.train()
         with blas_threads(1):  # as TinyCNN.fit does by default: the Numba kernels get the cores
-            for b in range(0, len(order), self.batch_size):
-                self.step(order[b:b + self.batch_size])
-        self.model.eval()
+            fit(self.model, self.xtr, self.ytr64, loss_fn=self.loss_fn, optimizer=self.opt, schedule=self.sched,
+                epochs=1, batch_size=self.batch_size, rng=self.rng, prepare=self.model.prepare, progress=False)
         return lambda: {"accuracy": self.model.accuracy(self.xte, self.yte)}  # untimed
 
     def save_embeddings(self, path):

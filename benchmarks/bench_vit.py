@@ -30,7 +30,8 @@ def warmup_steps(schedule, total):
 
 
 def schedule_lr(step, total, lr, schedule, warmup):
-    """Linear warm-up to ``lr`` over ``warmup`` steps, then constant or a half cosine to 0 (ViT.fit's lr_at)."""
+    """Linear warm-up to ``lr`` over ``warmup`` steps, then constant or a half cosine to 0 (the values of
+    ViT.fit's CosineSchedule, written out for the PyTorch side)."""
     if step < warmup:
         return lr * (step + 1) / warmup
     if schedule == "constant" or step >= total:
@@ -47,36 +48,29 @@ def _load(mnist):
 
 # ------------------------------------------------------------------------------ sides (run in the children)
 def side_minembed(mnist, epochs, batch_size, lr, schedule, seed):
-    """minembed's ViT, trained with the loop of ``ViT.fit`` one epoch per call."""
+    """minembed's ViT, trained by ``ViT.fit``'s loop (:func:`minembed.nn.train.fit`) one epoch per call: the
+    shuffling rng and the schedule carry over from epoch to epoch, as in one ``fit(epochs=...)`` call."""
     import numpy as np
 
     import minembed as me
     from minembed.kernels.blas import set_blas_threads
     from minembed.nn import Adam, CrossEntropyLoss
-    from minembed.vision.vit import lr_at
+    from minembed.nn.schedule import make_schedule
+    from minembed.nn.train import fit
 
     (x, y), (xt, yt) = me.load_mnist(mnist)
     me.ViT(seed=seed).fit(x[:256], y[:256], epochs=1, progress=False)  # compile / load kernels untimed
     set_blas_threads(1)  # as ViT.fit(blas_threads=1), the default
     model = me.ViT(seed=seed)
-    opt, loss_fn = Adam(model.parameters(), lr=lr), CrossEntropyLoss()
-    rng = np.random.default_rng(seed)  # ViT.fit's permutations
+    opt = Adam(model.parameters(), lr=lr)
     total = epochs * -(-len(x) // batch_size)
-    warm, step = warmup_steps(schedule, total), 0
+    sched = make_schedule(opt, schedule, total, warmup_steps(schedule, total))
+    rng = np.random.default_rng(seed)  # ViT.fit's permutations
 
     def epoch():
-        nonlocal step
-        order = rng.permutation(len(x))
-        model.train()
-        for i in range(0, len(x), batch_size):
-            idx = order[i:i + batch_size]
-            opt.lr = lr_at(step, total, lr, schedule, warm)
-            model.zero_grad()
-            loss_fn(model.forward(x[idx]), y[idx])
-            model.backward(loss_fn.backward())
-            opt.step()
-            step += 1
-        return lambda: {"accuracy": model.score(xt, yt)}  # untimed
+        fit(model, x, y, loss_fn=CrossEntropyLoss(), optimizer=opt, schedule=sched, epochs=1, batch_size=batch_size,
+            rng=rng, progress=False)
+        return lambda: {"accuracy": model.accuracy(xt, yt)}  # untimed
     return epoch
 
 

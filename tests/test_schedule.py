@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from minembed.nn import SGD, Adam, CosineSchedule, Parameter
+from minembed.nn.schedule import make_schedule
 
 C = math.cos(math.pi / 4)  # cos 45 degrees = 0.7071...
 
@@ -116,3 +117,16 @@ def test_warmup_equals_torch_linear_then_cosine():
     expected = _torch_lrs(torch, opt, sched, T + 1)
     ours = lrs(CosineSchedule(make_opt(0.3), total_steps=T, warmup_steps=W, min_lr=0.01), T + 1)
     assert ours == pytest.approx(expected, rel=1e-9, abs=1e-15)
+
+
+def test_make_schedule_by_name():
+    # "constant": warm-up (k + 1) / 4 * 0.5, then flat at the peak (min_lr is not used)
+    const = make_schedule(make_opt(0.5), "constant", total_steps=6, warmup_steps=4, min_lr=0.1)
+    assert lrs(const, 8) == pytest.approx([0.125, 0.25, 0.375, 0.5, 0.5, 0.5, 0.5, 0.5], abs=1e-15)
+    # "cosine": 0.1 + 0.4 (1 + cos(pi k / 4)) / 2, then 0.1
+    cos = make_schedule(make_opt(0.5), "cosine", total_steps=4, min_lr=0.1)
+    assert lrs(cos, 6) == pytest.approx([0.5, 0.1 + 0.2 * (1 + C), 0.3, 0.1 + 0.2 * (1 - C), 0.1, 0.1], abs=1e-15)
+    with pytest.raises(ValueError, match="schedule must be 'constant' or 'cosine', got 'linear'"):
+        make_schedule(make_opt(), "linear", total_steps=4)
+    with pytest.raises(ValueError, match=r"warmup_steps must be an integer in \[0, total_steps=4\], got 5"):
+        make_schedule(make_opt(), "constant", total_steps=4, warmup_steps=5)

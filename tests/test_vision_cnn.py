@@ -4,13 +4,16 @@ import numpy as np
 import pytest
 
 import minembed as me
+from minembed.kernels.blas import blas_threads
 from minembed.kernels.validate import check_positive_int
-from minembed.nn import check_gradients
+from minembed.nn import Adam, CosineSchedule, CrossEntropyLoss, check_gradients
+from minembed.nn.train import Callback
 from minembed.vision import TinyCNN, ViT, knn_accuracy, knn_predict, nearest_neighbors, plot_neighbors
+from minembed.vision.pixels import check_images, check_labels
 
 
 def small_model(seed=0):
-    return TinyCNN(n_classes=3, embedding_dim=4, image_size=8, channels=(2, 3), seed=seed)
+    return TinyCNN(num_classes=3, embed_dim=4, img_size=8, channels=(2, 3), seed=seed)
 
 
 def test_tinycnn_architecture_is_the_one_in_the_issue():
@@ -72,14 +75,14 @@ def test_bad_images_raise_value_errors_naming_the_shape():
         m.embed(x)
     with pytest.raises(ValueError, match="labels outside"):
         m.fit(np.zeros((4, 28, 28), np.uint8), np.array([0, 1, 2, 10]), epochs=1, progress=False)
-    with pytest.raises(ValueError, match="image_size"):
-        TinyCNN(image_size=30)
+    with pytest.raises(ValueError, match="img_size"):
+        TinyCNN(img_size=30)
 
 
 # ---------------------------------------------------- what every image model accepts
 # Both models at 8x8 grey images, so one set of tests checks that an image means the same to each.
 IMAGE_MODELS = {
-    "TinyCNN": lambda: TinyCNN(n_classes=3, embedding_dim=4, image_size=8, channels=(2, 3), seed=0),
+    "TinyCNN": lambda: TinyCNN(num_classes=3, embed_dim=4, img_size=8, channels=(2, 3), seed=0),
     "ViT": lambda: ViT(img_size=8, patch_size=4, in_chans=1, num_classes=3, embed_dim=8, depth=1, num_heads=2,
                        mlp_hidden=8, seed=0),
 }
@@ -88,8 +91,8 @@ BATCHED_CALLS = {
     "TinyCNN": [lambda m, x, bs: m.embed(x, batch_size=bs), lambda m, x, bs: m.logits(x, batch_size=bs),
                 lambda m, x, bs: m.predict(x, batch_size=bs), lambda m, x, bs: m.accuracy(x, [0, 1, 2], batch_size=bs),
                 lambda m, x, bs: m.fit(x, [0, 1, 2], epochs=1, batch_size=bs, progress=False)],
-    "ViT": [lambda m, x, bs: m.embed(x, batch_size=bs), lambda m, x, bs: m.predict_logits(x, batch_size=bs),
-            lambda m, x, bs: m.predict(x, batch_size=bs), lambda m, x, bs: m.score(x, [0, 1, 2], batch_size=bs),
+    "ViT": [lambda m, x, bs: m.embed(x, batch_size=bs), lambda m, x, bs: m.logits(x, batch_size=bs),
+            lambda m, x, bs: m.predict(x, batch_size=bs), lambda m, x, bs: m.accuracy(x, [0, 1, 2], batch_size=bs),
             lambda m, x, bs: m.fit(x, [0, 1, 2], epochs=1, batch_size=bs, progress=False)],
 }
 
@@ -172,9 +175,160 @@ def test_fit_checks_epochs_as_a_count(kind):
             IMAGE_MODELS[kind]().fit(x, [0, 1, 2], epochs=bad, progress=False)
 
 
+def _params(m):
+    return [p.data.copy() for p in m.parameters()]
+
+
+def _same(a, b):
+    return all(np.array_equal(p, q) for p, q in zip(a, b, strict=True))
+
+
+@pytest.mark.parametrize("kind", IMAGE_MODELS)
+def test_every_image_model_records_the_same_history(kind):
+    x, y = _tiny_data(20)
+    m = IMAGE_MODELS[kind]()
+    hist = m.fit(x, y, epochs=1, batch_size=10, progress=False)
+    assert set(hist) == {"epoch", "train_loss", "lr", "seconds"} and hist is m.history
+    hist = m.fit(x, y, epochs=1, batch_size=10, x_test=x[:5], y_test=y[:5], progress=False)
+    assert set(hist) == {"epoch", "train_loss", "lr", "seconds", "test_accuracy"}
+    assert hist["epoch"] == [1, 2] and hist["test_accuracy"] == [None, m.accuracy(x[:5], y[:5])]
+
+
+@pytest.mark.parametrize("kind", IMAGE_MODELS)
+def test_fit_seed_defaults_to_0(kind):
+    # TinyCNN's default was None (fresh entropy: two fits differed), ViT's 0
+    x, y = _tiny_data(20)
+    fitted = []
+    for kw in [{}, dict(seed=0), dict(seed=1)]:
+        m = IMAGE_MODELS[kind]()
+        m.fit(x, y, epochs=1, batch_size=5, progress=False, **kw)
+        fitted.append(_params(m))
+    assert _same(fitted[0], fitted[1]) and not _same(fitted[0], fitted[2])
+
+
+@pytest.mark.parametrize("kind", IMAGE_MODELS)
+def test_fit_calls_the_callback_protocol(kind):
+    class Recorder(Callback):
+        def __init__(self):
+            self.events = []
+
+        def on_train_begin(self, model):
+            self.events.append(("train_begin", model is m, len(model.history["epoch"])))
+
+        def on_epoch_begin(self, model):
+            self.events.append(("epoch_begin", model is m, len(model.history["epoch"])))
+
+        def on_epoch_end(self, model):
+            self.events.append(("epoch_end", model is m, len(model.history["epoch"])))
+
+        def on_train_end(self, model):
+            self.events.append(("train_end", model is m, len(model.history["epoch"])))
+
+    x, y = _tiny_data(20)
+    m, rec = IMAGE_MODELS[kind](), Recorder()
+    m.fit(x, y, epochs=2, batch_size=10, progress=False, callbacks=[rec])
+    assert rec.events == [("train_begin", True, 0), ("epoch_begin", True, 0), ("epoch_end", True, 1),
+                          ("epoch_begin", True, 1), ("epoch_end", True, 2), ("train_end", True, 2)]
+    with pytest.raises(TypeError, match="Callback"):   # ViT's old callback(model, epoch, history) functions
+        m.fit(x, y, epochs=1, progress=False, callbacks=[lambda model, epoch, history: None])
+
+
+@pytest.mark.parametrize("kind", IMAGE_MODELS)
+def test_fit_checks_every_image_and_label_before_the_first_step(kind):
+    # a NaN in one image stopped training only when its batch came (the weights already moved); a label
+    # out of range was an IndexError from the loss mid-epoch for the ViT
+    x, y = _tiny_data(30)
+    bad_x = x / 255.0
+    bad_x[29, 7, 7] = np.nan
+    bad_y = y.copy()
+    bad_y[29] = 3
+    m = IMAGE_MODELS[kind]()
+    before = _params(m)
+    with pytest.raises(ValueError, match=r"\(30, 8, 8\) contain a non-finite pixel \(nan\) at \(29, 7, 7\)"):
+        m.fit(bad_x, y, epochs=1, batch_size=1, progress=False)
+    with pytest.raises(ValueError, match=r"y holds labels outside \[0, 3\): y\[29\] = 3"):
+        m.fit(x, bad_y, epochs=1, batch_size=1, progress=False)
+    with pytest.raises(ValueError, match=r"non-finite pixel \(nan\) at \(29, 7, 7\)"):
+        m.fit(x, y, epochs=1, batch_size=1, x_test=bad_x, y_test=y, progress=False)
+    with pytest.raises(ValueError, match=r"y_test holds labels outside \[0, 3\): y_test\[29\] = 3"):
+        m.fit(x, y, epochs=1, batch_size=1, x_test=x, y_test=bad_y, progress=False)
+    with pytest.raises(ValueError, match="30 images but y_test has 29 labels"):
+        m.fit(x, y, epochs=1, batch_size=1, x_test=x, y_test=y[:29], progress=False)
+    with pytest.raises(TypeError, match="y must be integer class ids, got dtype float64"):
+        m.fit(x, y.astype(float), epochs=1, batch_size=1, progress=False)
+    with pytest.raises(ValueError, match="pass both x_test and y_test, or neither"):
+        m.fit(x, y, epochs=1, x_test=x, progress=False)
+    assert _same(_params(m), before) and m.history["epoch"] == []
+
+
+def test_check_images_names_the_pixel_in_the_whole_array():
+    x = np.zeros((10, 4, 4))
+    x[7, 1, 2] = np.inf
+    with pytest.raises(ValueError, match=r"images of shape \(10, 4, 4\) contain a non-finite pixel \(inf\) "
+                                         r"at \(7, 1, 2\)"):
+        check_images(x, channels=1, size=(4, 4), chunk=3)       # image 7 is image 1 of the third chunk
+    x[7, 1, 2] = 1e39                                           # finite in float64, not in float32
+    with pytest.raises(ValueError, match=r"at \(7, 1, 2\)"):
+        check_images(x, channels=1, size=(4, 4), chunk=3)
+    assert check_images(x, channels=1, size=(4, 4), dtype=np.float64, chunk=3) is x   # no copy returned
+    wide = np.arange(160).reshape(10, 4, 4) * 2               # int64 0..318: the range of the whole array
+    with pytest.raises(TypeError, match=r"images have dtype int64 \(values 0..318\)"):
+        check_images(wide, channels=1, size=(4, 4))
+    with pytest.raises(ValueError, match=r"expects images of shape \(N, 4, 4\) or \(N, 1, 4, 4\); got \(10, 4, 5\)"):
+        check_images(np.zeros((10, 4, 5), np.uint8), channels=1, size=(4, 4))
+
+
+def test_check_labels():
+    np.testing.assert_array_equal(check_labels(np.array([2, 0, 1], np.uint8), 3, 3), [2, 0, 1])
+    assert check_labels([0, 1], 2, 2).dtype == np.int64
+    for labels, error, msg in [([[0, 1]], ValueError, r"y must be \(N,\) class ids, one per image, got shape \(1, 2\)"),
+                               ([0, 1, 1], ValueError, "2 images but y has 3 labels"),
+                               ([True, False], TypeError, "integer class ids, got dtype bool"),
+                               ([0, -1], ValueError, r"labels outside \[0, 2\): y\[1\] = -1")]:
+        with pytest.raises(error, match=msg):
+            check_labels(labels, 2, 2)
+
+
+def test_tinycnn_takes_in_chans_as_the_vit_does(rng):
+    m = TinyCNN(num_classes=3, embed_dim=4, img_size=8, in_chans=3, channels=(2, 3), seed=0)
+    assert m.features[0].weight.shape == (2, 3, 3, 3)
+    check_gradients(m, rng.standard_normal((2, 3, 8, 8)), check_inputs=False, eps=1e-5, atol=1e-6, rtol=1e-4)
+    x = rng.integers(0, 256, (5, 3, 8, 8)).astype(np.uint8)
+    assert m.embed(x).shape == (5, 4)
+    m.fit(x, [0, 1, 2, 0, 1], epochs=1, batch_size=2, progress=False)
+    with pytest.raises(ValueError, match=r"TinyCNN expects images of shape \(N, 3, 8, 8\); got \(5, 8, 8\)"):
+        m.embed(x[:, 0])
+
+
+def test_tinycnn_fit_is_the_loop_it_replaced():
+    """TinyCNN.fit's own loop before it called nn.train.fit, written out: the same shuffles (one
+    rng.permutation per epoch from default_rng(seed)), so the same weights and history, bit for bit."""
+    x, y = _tiny_data(60)
+    m, twin = small_model(), small_model()
+    hist = m.fit(x, y, epochs=2, batch_size=16, lr=0.01, seed=3, schedule="cosine", warmup_steps=2, progress=False)
+    rng, loss_fn, opt = np.random.default_rng(3), CrossEntropyLoss(), Adam(twin.parameters(), lr=0.01)
+    sched, losses, lrs = CosineSchedule(opt, 8, 2), [], []
+    with blas_threads(1):                     # as fit's default blas_threads=1
+        for _ in range(2):
+            order, total = rng.permutation(60), 0.0
+            for b in range(4):
+                idx = order[b * 16:(b + 1) * 16]
+                opt.zero_grad()
+                loss = loss_fn(twin.forward(twin.prepare(x[idx])), y[idx])
+                twin.backward(loss_fn.backward())
+                opt.step()
+                lr = opt.lr
+                sched.step()
+                total += loss * len(idx)
+            losses.append(total / 60)
+            lrs.append(lr)
+    assert _same(_params(m), _params(twin))
+    assert hist["train_loss"] == losses and hist["lr"] == lrs
+
+
 def test_loading_a_file_of_another_size_names_it_and_changes_nothing(tmp_path):
     path = tmp_path / "cnn32.npz"
-    TinyCNN(embedding_dim=32, seed=1).save(path)
+    TinyCNN(embed_dim=32, seed=1).save(path)
     m = TinyCNN(seed=0)
     x = np.random.default_rng(0).integers(0, 256, (3, 28, 28)).astype(np.uint8)
     before = m.embed(x)
@@ -221,7 +375,7 @@ def test_fit_refuses_an_unknown_schedule_or_warmup():
     x, y = _tiny_data()
     with pytest.raises(ValueError, match="schedule must be 'constant' or 'cosine', got 'linear'"):
         small_model().fit(x, y, epochs=1, progress=False, schedule="linear")
-    with pytest.raises(ValueError, match=r"warmup_steps must be in \[0, 2\].* got 3"):
+    with pytest.raises(ValueError, match=r"warmup_steps must be an integer in \[0, total_steps=2\], got 3"):
         small_model().fit(x, y, epochs=2, batch_size=100, progress=False, warmup_steps=3)
 
 

@@ -10,7 +10,7 @@ from minembed.io import load_npz
 from minembed.nn import MLP, MultiHeadSelfAttention, TransformerBlock, check_gradients
 from minembed.vision import PatchEmbed, ViT
 from minembed.vision.patch_embed import patchify, unpatchify
-from minembed.vision.vit import lr_at, sincos_2d_table, sinusoidal_table
+from minembed.vision.vit import sincos_2d_table, sinusoidal_table
 
 
 def tiny_vit(**kw):
@@ -247,11 +247,11 @@ def test_vit_save_load_round_trip(tmp_path, rng):
     path = tmp_path / "vit.npz"
     m.save(path)
     again = ViT.from_file(path)
-    np.testing.assert_array_equal(again.predict_logits(x), m.predict_logits(x))
+    np.testing.assert_array_equal(again.logits(x), m.logits(x))
     other = tiny_vit(in_chans=1, pos_embed="sincos", pool="mean", seed=5)
-    assert not np.array_equal(other.predict_logits(x), m.predict_logits(x))
+    assert not np.array_equal(other.logits(x), m.logits(x))
     other.load(path)
-    np.testing.assert_array_equal(other.predict_logits(x), m.predict_logits(x))
+    np.testing.assert_array_equal(other.logits(x), m.logits(x))
     with pytest.raises(ValueError, match="pos_embed='sincos' \\(here 'learned'\\)"):
         tiny_vit(in_chans=1, pool="mean").load(path)
     with pytest.raises(KeyError, match="pos_embed"):        # the state alone: its names differ
@@ -266,22 +266,46 @@ def test_vit_load_refuses_other_settings_and_changes_nothing(tmp_path, rng):
     tiny_vit(num_heads=4, seed=1).save(path)
     m = tiny_vit(num_heads=2, pool="mean", class_token=True)
     x = rng.random((2, 2, 8, 8)).astype(np.float32)
-    before = m.predict_logits(x)
+    before = m.logits(x)
     with pytest.raises(ValueError, match=r"vit.npz: saved with other settings than this ViT: num_heads=4 \(here 2\), "
                                          r"pool='cls' \(here 'mean'\); use ViT.from_file"):
         m.load(path)
-    np.testing.assert_array_equal(m.predict_logits(x), before)
+    np.testing.assert_array_equal(m.logits(x), before)
     again = tiny_vit(num_heads=4, seed=2).load(path)          # the same settings load
-    np.testing.assert_array_equal(again.predict_logits(x), ViT.from_file(path).predict_logits(x))
+    np.testing.assert_array_equal(again.logits(x), ViT.from_file(path).logits(x))
 
 
-def test_lr_schedule_warmup_and_cosine():
-    assert lr_at(0, 100, 1.0, "cosine", 10) == pytest.approx(0.1)
-    assert lr_at(9, 100, 1.0, "cosine", 10) == pytest.approx(1.0)
-    assert lr_at(10, 100, 1.0, "cosine", 10) == pytest.approx(1.0)
-    assert lr_at(55, 100, 1.0, "cosine", 10) == pytest.approx(0.5)       # half-way through the decay
-    assert lr_at(100, 100, 1.0, "cosine", 10, min_lr=0.1) == pytest.approx(0.1)
-    assert lr_at(50, 100, 1.0, "constant", 0) == 1.0
+def _old_vit_lr(step, total, lr, schedule, warmup, min_lr=0.0):
+    """ViT.fit's learning rate before it used CosineSchedule (vision.vit.lr_at), written out as the oracle."""
+    floor = min_lr if schedule == "cosine" else lr
+    if step < warmup:
+        return lr * (step + 1) / warmup
+    if step >= total:
+        return floor
+    s = (step - warmup) / (total - warmup)
+    return floor + (lr - floor) * 0.5 * (1.0 + math.cos(math.pi * s))
+
+
+@pytest.mark.parametrize("kw, warmup", [
+    (dict(schedule="cosine"), 2),                         # default warm-up: 5% of the 40 steps
+    (dict(schedule="cosine", warmup_steps=7, min_lr=1e-4), 7),
+    (dict(schedule="constant"), 0),
+    (dict(schedule="constant", warmup_steps=5, min_lr=1e-4), 5),   # min_lr is not used by "constant"
+])
+def test_fit_lr_per_step_is_the_old_schedule(monkeypatch, kw, warmup):
+    used = []
+    step = me.nn.Adam.step
+
+    def recording_step(self):
+        used.append(self.lr)
+        step(self)
+    monkeypatch.setattr(me.nn.Adam, "step", recording_step)
+    rng = np.random.default_rng(0)
+    x, y = rng.random((40, 2, 8, 8)).astype(np.float32), rng.integers(0, 3, 40)
+    hist = tiny_vit().fit(x, y, epochs=2, batch_size=2, lr=3e-3, progress=False, **kw)
+    expected = [_old_vit_lr(k, 40, 3e-3, kw["schedule"], warmup, kw.get("min_lr", 0.0)) for k in range(40)]
+    assert used == expected                          # the same floats, not just close
+    assert hist["lr"] == [used[19], used[39]]       # the lr of each epoch's last step
 
 
 def test_uint8_images_are_scaled_by_255():
@@ -295,7 +319,7 @@ def test_short_training_run_beats_chance_clearly():
     m = ViT(seed=0)
     hist = m.fit(x[:2000], y[:2000], epochs=2, batch_size=32, lr=3e-3, schedule="cosine", x_test=xt[:1000],
                  y_test=yt[:1000], seed=0, progress=False)
-    assert len(hist["loss"]) == 2 and hist["loss"][1] < hist["loss"][0] < 2.2
+    assert len(hist["train_loss"]) == 2 and hist["train_loss"][1] < hist["train_loss"][0] < 2.2
     # chance is ~11% (the most frequent digit); these 126 small steps reach ~62% on held-out digits
     assert hist["test_accuracy"][-1] > 0.4, hist
     emb = m.embed(xt[:10])

@@ -9,25 +9,13 @@ stepped once after each ``optimizer.step()``::
         ...; opt.step(); sched.step()
 
 The only thing a schedule touches is ``optimizer.lr``; the optimizer reads it at every step.
+:func:`make_schedule` turns a model's ``fit(schedule="constant" | "cosine")`` into one.
 """
 from __future__ import annotations
 
 import math
 
 from .optim import Optimizer
-
-
-def cosine_lr(k: int, total_steps: int, peak_lr: float, warmup_steps: int = 0, min_lr: float = 0.0) -> float:
-    """The learning rate of step ``k`` (0-based) under :class:`CosineSchedule`'s formula, as a plain
-    function (for loops that set ``lr`` themselves). ``min_lr = peak_lr`` gives a constant rate
-    after the warm-up."""
-    w, t = warmup_steps, total_steps
-    if k < w:
-        return peak_lr * (k + 1) / w
-    if k >= t:
-        return min_lr
-    s = (k - w) / (t - w)  # 0 at the end of the warm-up, 1 at total_steps (t > w here, since w <= k < t)
-    return min_lr + (peak_lr - min_lr) * 0.5 * (1.0 + math.cos(math.pi * s))
 
 
 class CosineSchedule:
@@ -67,7 +55,13 @@ class CosineSchedule:
 
     def lr_at(self, k: int) -> float:
         """The learning rate of optimizer step ``k`` (0-based); see the class docstring."""
-        return cosine_lr(k, self.total_steps, self.peak_lr, self.warmup_steps, self.min_lr)
+        w, t, peak, low = self.warmup_steps, self.total_steps, self.peak_lr, self.min_lr
+        if k < w:
+            return peak * (k + 1) / w
+        if k >= t:
+            return low
+        s = (k - w) / (t - w)  # 0 at the end of the warm-up, 1 at total_steps (t > w here, since w <= k < t)
+        return low + (peak - low) * 0.5 * (1.0 + math.cos(math.pi * s))
 
     @property
     def last_lr(self) -> float:
@@ -81,3 +75,19 @@ class CosineSchedule:
     def __repr__(self) -> str:
         return (f"CosineSchedule(peak_lr={self.peak_lr}, total_steps={self.total_steps}, "
                 f"warmup_steps={self.warmup_steps}, min_lr={self.min_lr}, step_count={self.step_count})")
+
+
+SCHEDULES = ("constant", "cosine")
+
+
+def make_schedule(optimizer: Optimizer, schedule: str, total_steps: int, warmup_steps: int = 0,
+                  min_lr: float = 0.0) -> CosineSchedule:
+    """The schedule a model's ``fit(schedule=...)`` names, over ``total_steps`` optimizer steps.
+
+    ``"cosine"``: :class:`CosineSchedule` from the optimizer's ``lr`` down to ``min_lr``, after
+    ``warmup_steps`` of linear warm-up. ``"constant"``: the same class with ``min_lr`` = the peak,
+    a flat line after the warm-up (``min_lr`` is not used). ``ValueError`` for another name.
+    """
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be 'constant' or 'cosine', got {schedule!r}")
+    return CosineSchedule(optimizer, total_steps, warmup_steps, min_lr=min_lr if schedule == "cosine" else optimizer.lr)

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..kernels.validate import as_index_array
 from ..nn import Adam, CrossEntropyLoss, EmbeddingBag, Linear, Module
+from ..nn.train import History
 from ..nn.train import fit as train_loop
 from ..rng import make_rng
 from .vocab import Vocab
@@ -61,7 +62,7 @@ class BagOfWordsClassifier(Module):
         # Small initial vectors: the classifier starts near 'all classes equally likely'.
         self.embedding.weight.data *= 0.1
         self.head = Linear(dim, n_classes, rng=rng)
-        self.history = None  # a minembed.nn.train.History once fit has run
+        self.history = History()  # every fit call adds its epochs (callbacks see them as they come)
 
     def forward(self, ids, offsets):
         return self.head.forward(self.embedding.forward(ids, offsets))

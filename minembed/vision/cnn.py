@@ -19,8 +19,6 @@ the PyTorch MNIST example uses. See :meth:`TinyCNN.prepare`.
 """
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from ..kernels.blas import blas_threads as _blas_threads
@@ -32,56 +30,58 @@ from ..nn.losses import CrossEntropyLoss
 from ..nn.module import Module, Sequential
 from ..nn.optim import Adam
 from ..nn.pool import Flatten, ReLUMaxPool2d
-from ..nn.schedule import CosineSchedule
-from ..progress import progress as _progress
+from ..nn.schedule import make_schedule
+from ..nn.train import History, batch_ranges
+from ..nn.train import fit as train_loop
 from ..rng import make_rng
-from .pixels import prepare_images
+from .pixels import check_training_data, prepare_images
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 
 
 class TinyCNN(Module):
-    """conv(1→8) → ReLU → maxpool 2 → conv(8→16) → ReLU → maxpool 2 → flatten → linear(784→64)
-    = the embedding → ReLU → linear(64→n_classes).
+    """conv(in_chans→8) → ReLU → maxpool 2 → conv(8→16) → ReLU → maxpool 2 → flatten → linear(784→64)
+    = the embedding → ReLU → linear(64→num_classes).
 
-    ``image_size`` (28), ``channels`` ((8, 16)) and ``embedding_dim`` (64) can be shrunk for
-    tests and experiments; ``image_size`` must be divisible by 4. Parameters are float32,
-    initialised as in PyTorch from ``seed`` / ``rng``.
+    ``img_size`` (28), ``in_chans`` (1), ``channels`` ((8, 16)) and ``embed_dim`` (64) can be
+    changed for tests and experiments (the names are PyTorch/timm's, as :class:`~minembed.vision.ViT`'s);
+    ``img_size`` must be divisible by 4. Parameters are float32, initialised as in PyTorch from
+    ``seed`` / ``rng``.
 
-    ``forward(x)`` takes *prepared* float images (N, 1, S, S) (see :meth:`prepare`) and returns
-    logits (N, n_classes); ``backward(dlogits)`` fills the gradients (the first convolution
+    ``forward(x)`` takes *prepared* float images (N, in_chans, S, S) (see :meth:`prepare`) and returns
+    logits (N, num_classes); ``backward(dlogits)`` fills the gradients (the first convolution
     does not compute a gradient for the pixels, which nobody needs; backward returns None).
     """
 
-    def __init__(self, n_classes: int = 10, embedding_dim: int = 64, *, image_size: int = 28,
+    def __init__(self, num_classes: int = 10, embed_dim: int = 64, *, img_size: int = 28, in_chans: int = 1,
                  channels: tuple[int, int] = (8, 16), normalize: bool = True, rng=None, seed=None):
-        if image_size < 4 or image_size % 4:
-            raise ValueError(f"image_size must be a positive multiple of 4 (two 2x2 poolings), got {image_size}")
+        if img_size < 4 or img_size % 4:
+            raise ValueError(f"img_size must be a positive multiple of 4 (two 2x2 poolings), got {img_size}")
         gen = make_rng(rng, seed)
         c1, c2 = channels
-        self.n_classes, self.embedding_dim, self.image_size = n_classes, embedding_dim, image_size
+        self.num_classes, self.embed_dim, self.img_size, self.in_chans = num_classes, embed_dim, img_size, in_chans
         self.channels, self.normalize = (c1, c2), normalize
-        flat = c2 * (image_size // 4) ** 2
+        flat = c2 * (img_size // 4) ** 2
         # ReLU -> MaxPool2d(2) runs as one fused layer (same values and gradients, one pass fewer).
         self.features = Sequential(
-            Conv2d(1, c1, 3, padding=1, rng=gen, input_grad=False), ReLUMaxPool2d(2),
+            Conv2d(in_chans, c1, 3, padding=1, rng=gen, input_grad=False), ReLUMaxPool2d(2),
             Conv2d(c1, c2, 3, padding=1, rng=gen), ReLUMaxPool2d(2),
-            Flatten(), Linear(flat, embedding_dim, rng=gen),
+            Flatten(), Linear(flat, embed_dim, rng=gen),
         )
-        self.head = Sequential(ReLU(), Linear(embedding_dim, n_classes, rng=gen))
-        self.history: dict[str, list] = {"epoch": [], "train_loss": [], "test_accuracy": [], "seconds": [], "lr": []}
+        self.head = Sequential(ReLU(), Linear(embed_dim, num_classes, rng=gen))
+        self.history = History()  # every fit call adds its epochs (callbacks see them as they come)
 
     # ----------------------------------------------------------------- pixels
     def prepare(self, images) -> np.ndarray:
-        """Images (N, S, S) or (N, 1, S, S) -> float32 (N, 1, S, S), scaled and normalised.
+        """Images (N, S, S) (grey) or (N, in_chans, S, S) -> float32 (N, in_chans, S, S), scaled and normalised.
 
         Pixels follow the rule of every image model (:func:`minembed.vision.pixels.prepare_images`):
         ``uint8`` -> ``/ 255``; float -> used as is (expected in [0, 1]); other integer dtypes,
         NaN and inf are refused. Then, if ``normalize``, ``(x - 0.1307) / 0.3081``.
         ``ValueError`` naming the shape for a wrong rank, channel count or size.
         """
-        s = self.image_size
-        x = prepare_images(images, channels=1, size=(s, s), model="TinyCNN")
+        s = self.img_size
+        x = prepare_images(images, channels=self.in_chans, size=(s, s), model="TinyCNN")
         if self.normalize:
             x -= np.float32(MNIST_MEAN)
             x *= np.float32(1 / MNIST_STD)
@@ -95,21 +95,20 @@ class TinyCNN(Module):
         return self.features.backward(self.head.backward(dy))
 
     def _batched(self, images, batch_size: int, head: bool) -> np.ndarray:
-        batch_size = check_positive_int(batch_size, "batch_size")
         x_all = np.asarray(images)
         outs = []
-        for start in range(0, len(x_all), batch_size):
+        for start in batch_ranges(len(x_all), batch_size):
             x = self.features.forward(self.prepare(x_all[start:start + batch_size]))
             outs.append(self.head.forward(x) if head else x)
-        width = self.n_classes if head else self.embedding_dim
+        width = self.num_classes if head else self.embed_dim
         return np.concatenate(outs) if outs else np.zeros((0, width), np.float32)
 
     def embed(self, images, batch_size: int = 1000) -> np.ndarray:
-        """The 64-d image embeddings (the output of ``Linear(784, 64)``, before its ReLU): (N, 64) float32."""
+        """The image embeddings (the output of ``Linear(784, embed_dim)``, before its ReLU): (N, embed_dim) float32."""
         return self._batched(images, batch_size, head=False)
 
     def logits(self, images, batch_size: int = 1000) -> np.ndarray:
-        """Class scores (N, n_classes) for raw images."""
+        """Class scores (N, num_classes) for raw images."""
         return self._batched(images, batch_size, head=True)
 
     def predict(self, images, batch_size: int = 1000) -> np.ndarray:
@@ -123,9 +122,10 @@ class TinyCNN(Module):
 
     # --------------------------------------------------------------- training
     def fit(self, x, y, epochs: int = 3, batch_size: int = 128, lr: float = 1e-3, x_test=None, y_test=None,
-            seed: int | None = None, progress: bool = True, blas_threads: int | None = 1,
-            schedule: str = "constant", warmup_steps: int = 0) -> dict[str, list]:
-        """Train with Adam on shuffled mini-batches (cross-entropy); returns ``self.history``.
+            seed: int = 0, progress: bool = True, blas_threads: int | None = 1, schedule: str = "constant",
+            warmup_steps: int = 0, callbacks=()):
+        """Train with Adam on shuffled mini-batches (cross-entropy) by :func:`minembed.nn.train.fit`;
+        returns ``self.history``.
 
         ``schedule="constant"`` uses ``lr`` for every step (after ``warmup_steps`` of linear
         warm-up, if any); ``"cosine"`` decays it per batch along a half cosine from ``lr`` to 0 over
@@ -141,84 +141,29 @@ class TinyCNN(Module):
         the two thread pools otherwise wait on each other, and a 2-core step of full MNIST took
         40 ms instead of 12.5 ms. ``None`` leaves BLAS alone.
 
-        Each epoch appends to ``history``: ``epoch`` (1, 2, ... continuing over calls),
-        ``train_loss`` (the mean cross-entropy over the epoch's batches, float64),
-        ``test_accuracy`` (on ``x_test``/``y_test`` after the epoch, or None) and ``seconds``
-        (training time of the epoch, evaluation excluded) and ``lr`` (the learning rate of the
-        epoch's last step). ``seed`` fixes the shuffling; a new Adam optimizer (``lr``, PyTorch's
-        default betas) and a new schedule are created for each call.
+        Every image and label (and ``x_test``/``y_test``) is checked before the first step. Each
+        epoch appends to ``history`` (:class:`~minembed.nn.train.History`): ``epoch`` (1, 2, ...
+        continuing over calls), ``train_loss`` (the mean cross-entropy over the epoch's images,
+        float64), ``lr`` (of the epoch's last step), ``seconds`` (training time, evaluation
+        excluded) and, when ``x_test``/``y_test`` are given, ``test_accuracy`` after the epoch.
+        ``seed`` fixes the shuffling; a new Adam optimizer (``lr``, PyTorch's default betas) and a
+        new schedule are created for each call. ``callbacks``: :class:`~minembed.nn.train.Callback` objects.
         """
-        x = np.asarray(x)
-        y = self._check_labels(x, y, "y")
-        if len(x) == 0:
-            raise ValueError(f"TinyCNN.fit needs at least one training image, got x of shape {x.shape}")
-        if (x_test is None) != (y_test is None):
-            raise ValueError("pass both x_test and y_test, or neither")
-        if x_test is not None:
-            y_test = self._check_labels(np.asarray(x_test), y_test, "y_test")
+        x, y, x_test, y_test = check_training_data(x, y, x_test, y_test, channels=self.in_chans,
+                                                   size=(self.img_size, self.img_size),
+                                                   num_classes=self.num_classes, model="TinyCNN")
         epochs = check_positive_int(epochs, "epochs")
         batch_size = check_positive_int(batch_size, "batch_size")
-        if schedule not in ("constant", "cosine"):
-            raise ValueError(f"schedule must be 'constant' or 'cosine', got {schedule!r}")
-        n_batches = (len(x) + batch_size - 1) // batch_size
-        if not 0 <= warmup_steps <= epochs * n_batches:
-            raise ValueError(f"warmup_steps must be in [0, {epochs * n_batches}] (all steps of this call), "
-                             f"got {warmup_steps}")
+        opt = Adam(self.parameters(), lr=lr)
+        sched = make_schedule(opt, schedule, epochs * -(-len(x) // batch_size), warmup_steps)
+        evaluate = None if x_test is None else (lambda: self.accuracy(x_test, y_test))
         with _blas_threads(blas_threads):
-            return self._fit(x, y, epochs, batch_size, lr, x_test, y_test, seed, progress, schedule, warmup_steps)
-
-    def _fit(self, x, y, epochs, batch_size, lr, x_test, y_test, seed, progress, schedule,
-             warmup_steps) -> dict[str, list]:
-        rng = np.random.default_rng(seed)
-        loss_fn, opt = CrossEntropyLoss(), Adam(self.parameters(), lr=lr)
-        n = len(x)
-        n_batches = (n + batch_size - 1) // batch_size
-        steps = epochs * n_batches
-        # "constant" is the same schedule with min_lr = lr: a flat line after the warm-up (if any)
-        sched = CosineSchedule(opt, steps, warmup_steps, min_lr=0.0 if schedule == "cosine" else lr)
-        for _ in range(epochs):
-            epoch = len(self.history["epoch"]) + 1
-            self.train()
-            order = rng.permutation(n)
-            total, start = 0.0, time.perf_counter()
-            bar = _progress(range(n_batches), enabled=progress, desc=f"epoch {epoch}", unit="batch", leave=False)
-            for b in bar:
-                idx = order[b * batch_size:(b + 1) * batch_size]
-                xb = self.prepare(x[idx])
-                opt.zero_grad()
-                loss = loss_fn(self.forward(xb), y[idx])
-                self.backward(loss_fn.backward())
-                opt.step()
-                last_lr = opt.lr
-                sched.step()
-                total += loss * len(idx)
-                if b % 20 == 0:
-                    bar.set_postfix(loss=f"{loss:.4f}")
-            bar.close()
-            seconds = time.perf_counter() - start
-            self.eval()
-            acc = self.accuracy(x_test, y_test) if x_test is not None else None
-            self.train()
-            self.history["epoch"].append(epoch)
-            self.history["train_loss"].append(total / n)
-            self.history["test_accuracy"].append(acc)
-            self.history["seconds"].append(seconds)
-            self.history["lr"].append(last_lr)
-            if progress:
-                test = f", test accuracy {acc:.2%}" if acc is not None else ""
-                print(f"epoch {epoch}: train loss {total / n:.4f}{test} ({seconds:.1f} s)")
+            self.history = train_loop(self, x, y, loss_fn=CrossEntropyLoss(), optimizer=opt, schedule=sched,
+                                      epochs=epochs, batch_size=batch_size, seed=seed, prepare=self.prepare,
+                                      evaluate=evaluate, history=self.history, progress=progress,
+                                      callbacks=callbacks)
         return self.history
 
-    def _check_labels(self, x: np.ndarray, y, name: str) -> np.ndarray:
-        y = np.asarray(y)
-        if y.ndim != 1 or len(y) != len(x):
-            raise ValueError(f"{name} must be (N,) labels for {len(x)} images, got shape {y.shape}")
-        if y.dtype == np.bool_ or not np.issubdtype(y.dtype, np.integer):
-            raise TypeError(f"{name} must be integer class labels, got dtype {y.dtype}")
-        if len(y) and (y.min() < 0 or y.max() >= self.n_classes):
-            raise ValueError(f"{name} holds labels outside [0, {self.n_classes}): {y.min()}..{y.max()}")
-        return y.astype(np.int64)
-
     def extra_repr(self) -> str:
-        return (f"n_classes={self.n_classes}, embedding_dim={self.embedding_dim}, image_size={self.image_size}, "
-                f"channels={self.channels}")
+        return (f"num_classes={self.num_classes}, embed_dim={self.embed_dim}, img_size={self.img_size}, "
+                f"in_chans={self.in_chans}, channels={self.channels}")

@@ -18,7 +18,6 @@ integer dtypes, NaN and inf are refused (the rule of every image model, :mod:`mi
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 
@@ -31,11 +30,12 @@ from ..nn.losses import CrossEntropyLoss
 from ..nn.module import Module, Parameter
 from ..nn.norm import LayerNorm
 from ..nn.optim import Adam
-from ..nn.schedule import cosine_lr
-from ..progress import progress as progress_bar
+from ..nn.schedule import make_schedule
+from ..nn.train import History, batch_ranges
+from ..nn.train import fit as train_loop
 from ..rng import make_rng
 from .patch_embed import PatchEmbed
-from .pixels import prepare_images
+from .pixels import check_training_data, prepare_images
 
 
 # ------------------------------------------------------------------ position tables
@@ -69,16 +69,6 @@ def sincos_2d_table(grid_size, dim: int, base: float = 10000.0) -> np.ndarray:
     rows = sinusoidal_table(gh, dim // 2, base)
     cols = sinusoidal_table(gw, dim // 2, base)
     return np.concatenate([np.repeat(rows, gw, axis=0), np.tile(cols, (gh, 1))], axis=1)
-
-
-def lr_at(step: int, total_steps: int, lr: float, schedule: str, warmup_steps: int, min_lr: float = 0.0) -> float:
-    """Learning rate at ``step`` (0-based) of ``total_steps``: :func:`minembed.nn.schedule.cosine_lr`.
-
-    ``"constant"``: ``lr`` (after the warm-up). ``"cosine"``: linear warm-up from ``lr/warmup``
-    to ``lr`` over ``warmup_steps``, then ``min_lr + (lr - min_lr) (1 + cos(pi s)) / 2`` with
-    ``s`` going from 0 to 1 over the remaining steps.
-    """
-    return cosine_lr(step, total_steps, lr, warmup_steps, min_lr if schedule == "cosine" else lr)
 
 
 # ---------------------------------------------------------------------------- model
@@ -140,8 +130,8 @@ class ViT(Module):
                 for lin in (block.attn.qkv, block.attn.proj, block.mlp.fc1, block.mlp.fc2):
                     _trunc_normal_(lin, gen, 0.02)
             _trunc_normal_(self.head, gen, 0.02)
-        self.embed_dim = embed_dim
-        self.history: dict[str, list] = {"loss": [], "test_accuracy": [], "epoch_seconds": [], "lr": []}
+        self.embed_dim, self.num_classes = embed_dim, num_classes
+        self.history = History()  # every fit call adds its epochs (callbacks see them as they come)
         self._cache = None
 
     # -------------------------------------------------------------- forward / backward
@@ -205,27 +195,26 @@ class ViT(Module):
     # ----------------------------------------------------------------- using the model
     def embed(self, images, batch_size: int = 512) -> np.ndarray:
         """Image embeddings (N, D): the pooled, normalised token (class token by default)."""
-        batch_size = check_positive_int(batch_size, "batch_size")
         images = np.asarray(images)
         was_training = self.training
         self.eval()
         try:
             out = [np.array(self.pool_tokens(self.forward_features(images[i:i + batch_size])))
-                   for i in range(0, len(images), batch_size)]
+                   for i in batch_ranges(len(images), batch_size)]
         finally:
             self.train(was_training)
         return np.concatenate(out) if out else np.zeros((0, self.embed_dim), self.dtype)
 
-    def predict_logits(self, images, batch_size: int = 512) -> np.ndarray:
-        """Logits (N, num_classes), computed in batches."""
+    def logits(self, images, batch_size: int = 512) -> np.ndarray:
+        """Class scores (N, num_classes), computed in batches."""
         return self.head.forward(self.embed(images, batch_size))
 
     def predict(self, images, batch_size: int = 512) -> np.ndarray:
         """Predicted class ids (N,)."""
-        return self.predict_logits(images, batch_size).argmax(axis=1)
+        return self.logits(images, batch_size).argmax(axis=1)
 
-    def score(self, images, labels, batch_size: int = 512) -> float:
-        """Accuracy on (images, labels)."""
+    def accuracy(self, images, labels, batch_size: int = 512) -> float:
+        """Fraction of ``images`` whose predicted class equals ``labels``."""
         return float((self.predict(images, batch_size) == np.asarray(labels)).mean())
 
     def attention_maps(self, images, block: int = -1) -> np.ndarray:
@@ -242,75 +231,42 @@ class ViT(Module):
 
     def fit(self, x, y, epochs: int = 3, batch_size: int = 128, lr: float = 1e-3, schedule: str = "constant",
             warmup_steps: int | None = None, min_lr: float = 0.0, weight_decay: float = 0.0, x_test=None,
-            y_test=None, seed: int | None = 0, progress: bool = True, callbacks=(), blas_threads: int | None = 1
-            ) -> dict:
-        """Train with Adam and cross-entropy; returns (and extends) :attr:`history`.
+            y_test=None, seed: int = 0, progress: bool = True, callbacks=(), blas_threads: int | None = 1):
+        """Train with Adam and cross-entropy by :func:`minembed.nn.train.fit`; returns (and extends)
+        ``self.history``.
 
         ``schedule="constant"`` keeps ``lr`` (after an optional warm-up); ``"cosine"`` warms up
-        linearly over ``warmup_steps`` (default: 5% of all steps, at least 1) and then decays
-        along a half cosine to ``min_lr`` (see :func:`lr_at`). Batches are a fresh permutation
-        each epoch drawn from ``seed``. ``history`` records per epoch the mean training loss
-        (float64), the test accuracy (if ``x_test``/``y_test`` are given), the seconds taken
-        and the last learning rate. After each epoch every ``callback(model, epoch, history)`` in
-        ``callbacks`` is called (epoch 0-based; its time is not counted in ``epoch_seconds``).
+        linearly over ``warmup_steps`` (default: 5% of all steps of this call, at least 1) and then
+        decays along a half cosine to ``min_lr`` (:class:`~minembed.nn.CosineSchedule`, stepped
+        after every batch). Batches are a fresh permutation each epoch drawn from ``seed``. Every
+        image and label (and ``x_test``/``y_test``) is checked before the first step.
+
+        Each epoch appends to ``history`` (:class:`~minembed.nn.train.History`, the same keys as
+        every model's): ``epoch``, ``train_loss`` (the mean over the epoch's images, float64),
+        ``lr`` (of the epoch's last step), ``seconds`` (training time, evaluation excluded) and,
+        when ``x_test``/``y_test`` are given, ``test_accuracy``. ``callbacks``:
+        :class:`~minembed.nn.train.Callback` objects (``on_epoch_end(model)`` etc.).
 
         ``blas_threads=1`` (default) runs NumPy's OpenBLAS on one thread while training: this
         model's matrices are small, and a second BLAS thread gains ~25% on an idle machine but
         can cost 10x on a busy one (see :mod:`minembed.kernels.blas`). ``None`` leaves it alone.
         """
-        with _blas_threads(blas_threads):
-            return self._fit(x, y, epochs, batch_size, lr, schedule, warmup_steps, min_lr, weight_decay, x_test,
-                             y_test, seed, progress, callbacks)
-
-    def _fit(self, x, y, epochs, batch_size, lr, schedule, warmup_steps, min_lr, weight_decay, x_test, y_test,
-             seed, progress, callbacks) -> dict:
-        if schedule not in ("constant", "cosine"):
-            raise ValueError(f"schedule must be 'constant' or 'cosine', got {schedule!r}")
-        x, y = np.asarray(x), np.asarray(y)
-        if len(x) != len(y):
-            raise ValueError(f"x has {len(x)} images but y has {len(y)} labels")
-        if len(x) == 0:
-            raise ValueError(f"ViT.fit needs at least one training image, got x of shape {x.shape}")
+        x, y, x_test, y_test = check_training_data(x, y, x_test, y_test, channels=self.patch_embed.in_chans,
+                                                   size=self.patch_embed.img_size, num_classes=self.num_classes,
+                                                   model="ViT", dtype=self.dtype)
         epochs = check_positive_int(epochs, "epochs")
         batch_size = check_positive_int(batch_size, "batch_size")
-        n = len(x)
-        steps_per_epoch = -(-n // batch_size)
-        total = epochs * steps_per_epoch
+        total = epochs * -(-len(x) // batch_size)
         if warmup_steps is None:
             warmup_steps = max(1, total // 20) if schedule == "cosine" else 0
-        rng = np.random.default_rng(seed)
         opt = Adam(self.parameters(), lr=lr, weight_decay=weight_decay)
-        loss_fn = CrossEntropyLoss()
-        self.train()
-        step = 0
-        for epoch in range(epochs):
-            start = time.perf_counter()
-            order = rng.permutation(n)
-            total_loss, seen = 0.0, 0
-            bar = progress_bar(range(steps_per_epoch), enabled=progress, desc=f"epoch {epoch + 1}/{epochs}",
-                               leave=False)
-            for i in bar:
-                idx = order[i * batch_size:(i + 1) * batch_size]
-                opt.lr = lr_at(step, total, lr, schedule, warmup_steps, min_lr)
-                self.zero_grad()
-                loss = loss_fn(self.forward(x[idx]), y[idx])
-                self.backward(loss_fn.backward())
-                opt.step()
-                step += 1
-                total_loss += loss * len(idx)
-                seen += len(idx)
-                if i % 20 == 0:
-                    bar.set_postfix(loss=f"{total_loss / seen:.4f}", lr=f"{opt.lr:.2e}")
-            bar.close()
-            self.history["epoch_seconds"].append(time.perf_counter() - start)
-            self.history["loss"].append(total_loss / max(seen, 1))
-            self.history["lr"].append(opt.lr)
-            if x_test is not None and y_test is not None:
-                self.history["test_accuracy"].append(self.score(x_test, y_test))
-                self.train()
-            for callback in callbacks:
-                callback(self, epoch, self.history)
-        self.eval()
+        sched = make_schedule(opt, schedule, total, warmup_steps, min_lr)
+        evaluate = None if x_test is None else (lambda: self.accuracy(x_test, y_test))
+        with _blas_threads(blas_threads):
+            # the pixels are prepared by forward (prepare_images), so no prepare= here
+            self.history = train_loop(self, x, y, loss_fn=CrossEntropyLoss(), optimizer=opt, schedule=sched,
+                                      epochs=epochs, batch_size=batch_size, seed=seed, evaluate=evaluate,
+                                      history=self.history, progress=progress, callbacks=callbacks)
         return self.history
 
     # ------------------------------------------------------------------- saving
