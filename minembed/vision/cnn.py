@@ -161,7 +161,7 @@ class TinyCNN(Module):
             self.history = train_loop(self, x, y, loss_fn=CrossEntropyLoss(), optimizer=opt, schedule=sched,
                                       epochs=epochs, batch_size=batch_size, seed=seed, prepare=self.prepare,
                                       evaluate=evaluate, history=self.history, progress=progress,
-                                      callbacks=callbacks)
+                                      callbacks=callbacks, desc="TinyCNN epoch")
         return self.history
 
     def extra_repr(self) -> str:

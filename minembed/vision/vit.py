@@ -266,7 +266,8 @@ class ViT(Module):
             # the pixels are prepared by forward (prepare_images), so no prepare= here
             self.history = train_loop(self, x, y, loss_fn=CrossEntropyLoss(), optimizer=opt, schedule=sched,
                                       epochs=epochs, batch_size=batch_size, seed=seed, evaluate=evaluate,
-                                      history=self.history, progress=progress, callbacks=callbacks)
+                                      history=self.history, progress=progress, callbacks=callbacks,
+                                      desc="ViT epoch")
         return self.history
 
     # ------------------------------------------------------------------- saving
