@@ -8,43 +8,30 @@ from pathlib import Path
 import numpy as np
 
 from .progress import progress
+from .rng import make_rng
 
 
 def source_classifier(out_dir: Path, quick: bool = False) -> None:
     """Which text does a line come from? An EmbeddingBag classifier trained with Adam."""
     from .datasets import load_sources
-    from .nn import Adam, CrossEntropyLoss
-    from .text.classifier import BagOfWordsClassifier, encode_lines
+    from .text.classifier import BagOfWordsClassifier, Bags, encode_lines
     from .text.vocab import Vocab
 
     lines, labels, names = load_sources()
     labels = np.array(labels)
-    rng = np.random.default_rng(0)
-    order = rng.permutation(len(lines))
+    order = make_rng(seed=0).permutation(len(lines))
     n_test = len(lines) // 5
     test, train = order[:n_test], order[n_test:]
     vocab = Vocab.build((lines[i].split() for i in train), min_count=2)
+    train_bags = Bags(*encode_lines([lines[i] for i in train], vocab))
+    test_bags = Bags(*encode_lines([lines[i] for i in test], vocab))
     model = BagOfWordsClassifier(len(vocab), 32, len(names), seed=0)
-    loss_fn, opt = CrossEntropyLoss(), Adam(model.parameters(), lr=0.01)
-    epochs, batch = (2 if quick else 4), 64
+    epochs = 2 if quick else 4
     print(f"[classifier] {len(train)} training lines from {names}, vocabulary {len(vocab)} words")
-    losses, start = [], time.perf_counter()
-    steps = -(-len(train) // batch)  # batches per epoch
-    with progress(total=epochs * steps, desc="[classifier] training", unit="batch", leave=False) as bar:
-        for epoch in range(epochs):
-            for b in range(0, len(train), batch):
-                idx = train[b:b + batch]
-                ids, offsets = encode_lines([lines[i] for i in idx], vocab)
-                model.zero_grad()
-                losses.append(loss_fn(model(ids, offsets), labels[idx]))
-                model.backward(loss_fn.backward())
-                opt.step()
-                bar.update()
-                if len(losses) % 20 == 0:
-                    bar.set_postfix_str(f"epoch {epoch + 1}/{epochs} loss {np.mean(losses[-20:]):.3f}")
-            rng.shuffle(train)
-    ids, offsets = encode_lines([lines[i] for i in test], vocab)
-    accuracy = float((model(ids, offsets).argmax(1) == labels[test]).mean())
+    start = time.perf_counter()
+    hist = model.fit(train_bags, labels[train], epochs=epochs, batch_size=64, lr=0.01, seed=0, bags_test=test_bags,
+                     labels_test=labels[test])
+    accuracy = hist["test_accuracy"][-1]
     print(f"[classifier] trained {epochs} epochs in {time.perf_counter() - start:.1f} s; "
           f"held-out accuracy {accuracy:.1%} (chance {np.bincount(labels).max() / len(labels):.1%})")
     # What did the word vectors learn? The words each class's output row likes best.
@@ -59,8 +46,10 @@ def source_classifier(out_dir: Path, quick: bool = False) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot(losses, lw=0.8)
-    ax.set(xlabel="step", ylabel="cross-entropy", title=f"Source classifier (held-out accuracy {accuracy:.1%})")
+    ax.plot(hist["epoch"], hist["train_loss"], "o-", label="training loss (cross-entropy)")
+    ax.plot(hist["epoch"], hist["test_accuracy"], "s-", label="held-out accuracy")
+    ax.set(xlabel="epoch", title=f"Source classifier (held-out accuracy {accuracy:.1%})")
+    ax.legend()
     path = out_dir / "classifier_loss.png"
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -25,7 +25,7 @@ def test_quick_demo_runs_and_writes_its_plot(tmp_path):
     accuracy = float(proc.stdout.split("held-out accuracy ")[1].split("%")[0])
     assert accuracy > 50.0  # four sources, chance is about 25-30%
     # Every stage that trains shows a progress bar (tqdm writes to stderr, also when it is not a terminal).
-    for bar in ("[classifier] training:", "word2vec:", "[similarity] t-SNE:", "TinyCNN epoch 1:", "ViT epoch 1:"):
+    for bar in ("classifier epoch 1:", "word2vec:", "[similarity] t-SNE:", "TinyCNN epoch 1:", "ViT epoch 1:"):
         assert re.search(re.escape(bar) + r" +[1-9]\d*%\|", proc.stderr), f"no progress bar {bar!r} in stderr"
 
 

@@ -125,6 +125,6 @@ def test_gradcheck_catches_a_wrong_backward(rng):
 def test_bag_of_words_classifier_gradient():
     from minembed.text.classifier import BagOfWordsClassifier
 
-    model = BagOfWordsClassifier(vocab_size=9, dim=4, n_classes=3, seed=0)
+    model = BagOfWordsClassifier(vocab_size=9, embed_dim=4, num_classes=3, seed=0)
     ids, offsets = np.array([1, 4, 4, 8, 0, 2, 7]), np.array([0, 3, 3, 5])  # one empty line
     check_gradients(model, ids, forward_kwargs={"offsets": offsets})

@@ -51,17 +51,17 @@ class Bags:
 
 
 class BagOfWordsClassifier(Module):
-    """ids + offsets -> class logits (B, n_classes).
+    """ids + offsets -> class logits (B, num_classes).
 
     ``EmbeddingBag(V, D, mode="mean")`` gives one D-vector per line; ``Linear(D, C)`` scores it.
     """
 
-    def __init__(self, vocab_size: int, dim: int, n_classes: int, *, seed: int | None = None):
+    def __init__(self, vocab_size: int, embed_dim: int, num_classes: int, *, seed: int | None = None):
         rng = make_rng(seed=seed)
-        self.embedding = EmbeddingBag(vocab_size, dim, mode="mean", rng=rng)
+        self.embedding = EmbeddingBag(vocab_size, embed_dim, mode="mean", rng=rng)
         # Small initial vectors: the classifier starts near 'all classes equally likely'.
         self.embedding.weight.data *= 0.1
-        self.head = Linear(dim, n_classes, rng=rng)
+        self.head = Linear(embed_dim, num_classes, rng=rng)
         self.history = History()  # every fit call adds its epochs (callbacks see them as they come)
 
     def forward(self, ids, offsets):
