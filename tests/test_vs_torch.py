@@ -1,7 +1,7 @@
 """Optional cross-check against PyTorch, run only where torch is installed (it is never a dependency).
 
 Every behaviour checked here is also tested without torch, against hand-computed values, in
-test_embedding.py and test_optim.py; this file adds many random configurations at once.
+test_nn_embedding.py and test_nn_optim.py; this file adds many random configurations at once.
 """
 import numpy as np
 import pytest

@@ -75,7 +75,7 @@ def test_embedding_gradient_with_padding_row(rng, padding_idx, sparse):
 @pytest.mark.parametrize("padding_idx", [None, 6])
 def test_embedding_bag_gradient(mode, padding_idx):
     # The padding id (6) never occurs, so its row's true gradient is zero as well; the
-    # dropping of padding ids is tested in test_embedding.py with hand-computed values.
+    # dropping of padding ids is tested in test_nn_embedding.py with hand-computed values.
     ids = np.array([1, 3, 3, 0, 5, 2, 2, 4])
     offsets = np.array([0, 3, 3, 5])  # includes an empty bag
     bag = nn.EmbeddingBag(7, 4, mode=mode, padding_idx=padding_idx, seed=3)
