@@ -8,8 +8,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def make_rng(rng=None, seed: int | None = None) -> np.random.Generator:
-    """``rng`` itself when it is a Generator; otherwise a new Generator from ``seed`` (``None``: fresh entropy)."""
+def make_rng(rng=None, seed=None) -> np.random.Generator:
+    """``rng`` itself when it is a Generator; otherwise a new Generator from ``seed``: an int, a sequence
+    of ints (``[seed, epoch]``: an independent stream per epoch, as word2vec uses) or ``None`` (fresh entropy)."""
     if rng is not None and seed is not None:
         raise ValueError("pass either rng or seed, not both")
     if rng is not None:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..rng import make_rng
 from .module import Module, RowSparseGrad
 
 
@@ -46,7 +47,7 @@ def check_gradients(module: Module, *inputs, dy: np.ndarray | None = None, seed:
     forward_kwargs = forward_kwargs or {}
     module.astype(np.float64)
     xs = [np.array(x, dtype=np.float64) if np.issubdtype(np.asarray(x).dtype, np.floating) else x for x in inputs]
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed=seed)
     y = module.forward(*xs, **forward_kwargs)
     if dy is None:
         dy = rng.standard_normal(np.shape(y))

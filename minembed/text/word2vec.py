@@ -45,6 +45,7 @@ from ..io import load_npz, save_npz
 from ..kernels import sgns
 from ..nn.train import check_callbacks
 from ..progress import progress as progress_bar
+from ..rng import make_rng
 from ..space.vectors import WordVectors
 from .vocab import EncodedCorpus, Vocab, count_words, effective_min_count, keep_word
 
@@ -249,7 +250,7 @@ class Word2Vec:
     def _initial_vectors(self, v: int) -> np.ndarray:
         """Input vectors before training, uniform in [-0.5 / D, 0.5 / D) (word2vec.c's range), from ``seed``."""
         d = self.vector_size
-        rng = np.random.default_rng(self.seed)
+        rng = make_rng(seed=self.seed)
         return (rng.random((v, d), dtype=np.float32) - np.float32(0.5)) / np.float32(d)
 
     def _grow_tables(self, v_old: int) -> None:
@@ -365,7 +366,7 @@ class Word2Vec:
                 for cb in callbacks:
                     cb.on_epoch_begin(self)
                 t0 = time.perf_counter()
-                seeds = np.random.default_rng([self.seed, self._epochs_done]).integers(
+                seeds = make_rng(seed=[self.seed, self._epochs_done]).integers(
                     0, 2**63, size=max(n_chunks, 1), dtype=np.uint64)
                 done_before = ep * n_words
                 loss_sum, examples = 0.0, 0
@@ -373,7 +374,7 @@ class Word2Vec:
                     loss_sum, examples = self._kernel_epoch(encoded, bounds, seeds, a0, a1, done_before,
                                                             epochs * n_words, sig, nlogsig, lockf, bar, ep, epochs)
                 else:
-                    rng = np.random.default_rng([self.seed, self._epochs_done])
+                    rng = make_rng(seed=[self.seed, self._epochs_done])
                     for loss, n, words in train_epoch_numpy(self, encoded, rng, a0, a1, done_before,
                                                             epochs * n_words):
                         loss_sum += loss
