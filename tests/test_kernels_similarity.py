@@ -138,6 +138,9 @@ def test_exclude_formats_and_bad_ids():
         ks.exclude_to_csr([[1]], 2)
     with pytest.raises(ValueError, match="integer"):
         ks.exclude_to_csr([[1.5]], 1)
+    # in the (Q, E) array form -1 pads a row; -3 was silently dropped like a pad before
+    with pytest.raises(ValueError, match=r"exclude\[1, 0\] = -3"):
+        ks.exclude_to_csr(np.array([[3, -1], [-3, -1]]), 2)
     q = np.ones((1, 3), np.float32)
     with pytest.raises(IndexError, match="excluded id 9"):
         ks.topk_blocked(q, np.ones((4, 3), np.float32), 2, "dot", exclude_ptr=np.array([0, 1]),

@@ -179,3 +179,11 @@ def test_cosmul_with_restricted_candidates(rng):
     np.testing.assert_allclose(scores[0], expect[idx[0]], rtol=1e-5)
     with pytest.raises(IndexError, match="positive id 50"):
         sim.cosmul_topk(restricted, pos, neg, 5)
+
+
+def test_exclude_ids_below_minus_one_are_refused():
+    db = np.eye(4, dtype=np.float32)
+    with pytest.raises(ValueError, match=r"exclude\[0, 1\] = -5"):
+        sim.topk(db[:1], db, 2, exclude=np.array([[1, -5]]))
+    with pytest.raises(IndexError, match="-2"):
+        sim.topk(db[0], db, 2, exclude=[1, -2])

@@ -583,6 +583,9 @@ def exclude_to_csr(exclude, n_queries: int) -> tuple[np.ndarray, np.ndarray]:
             raise ValueError(f"exclude has {exclude.shape[0]} rows for {n_queries} queries")
         if exclude.dtype == np.bool_ or not np.issubdtype(exclude.dtype, np.integer):
             raise ValueError(f"exclude must hold integer ids, got dtype {exclude.dtype}")
+        if (exclude < -1).any():  # -1 pads a row; anything lower is a mistake, not "no id"
+            r, c = np.argwhere(exclude < -1)[0]
+            raise ValueError(f"exclude[{r}, {c}] = {exclude[r, c]}: ids must be >= 0, or -1 for 'no id'")
         keep = exclude >= 0
         ptr = np.zeros(n_queries + 1, dtype=np.int64)
         np.cumsum(keep.sum(1), out=ptr[1:])

@@ -93,6 +93,9 @@ def knn_predict(train_emb, train_labels, queries, k: int = 5) -> np.ndarray:
     q, db = check_query_database(queries, train_emb)
     if labels.shape != (len(db),) or not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(f"train_labels must be (M,) = ({len(db)},) integers, got {labels.shape} {labels.dtype}")
+    if len(labels) and labels.min() < 0:  # a -1 would silently vote for the last class
+        i = int(np.argmax(labels < 0))
+        raise ValueError(f"train_labels[{i}] = {labels[i]}: class labels must be >= 0")
     idx, sims = nearest_neighbors(q, db, k)
     votes = labels[idx].astype(np.int64)                                  # (Q, k)
     n_classes = int(labels.max()) + 1
