@@ -1,7 +1,7 @@
 """Exact top-k search and t-SNE: minembed vs the NumPy BLAS reference vs faiss (when importable),
 each side alone in its own fresh process (benchmarks/harness.py).
 
-    PYTHONPATH=. /work/peers/bin/python benchmarks/bench_similarity.py
+    PYTHONPATH=. python benchmarks/bench_similarity.py
     PYTHONPATH=. python benchmarks/bench_similarity.py --m 20000 --skip-memory --skip-tsne   # quick
 
 Measures:

@@ -1,7 +1,7 @@
 """minembed Word2Vec vs gensim (when importable), identical settings, each library alone in its own
 fresh process (benchmarks/harness.py), rounds alternating.
 
-    PYTHONPATH=. /work/peers/bin/python benchmarks/bench_word2vec.py --corpus ../shared/data/corpus/bench.txt
+    PYTHONPATH=. python benchmarks/bench_word2vec.py --corpus ../shared/data/corpus/bench.txt
 
 Settings (the issue's): negative=5, window=5, vector_size=100, min_count=5, sample=1e-3, epochs=5;
 skip-gram at workers=1 and 2, and CBOW at workers=1 and 2. In each process: imports, a warm-up on a
@@ -131,7 +131,7 @@ def main(argv=None) -> None:
 
     libs = args.libs.split(",")
     if "gensim" in libs and not harness.available("gensim"):
-        print("gensim is not importable here: minembed only (run with /work/peers/bin/python to compare)")
+        print("gensim is not importable here: minembed only (install gensim in this environment to compare)")
         libs.remove("gensim")
     with tempfile.TemporaryDirectory() as tmp:
         corpus = args.corpus

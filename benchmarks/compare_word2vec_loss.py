@@ -1,6 +1,6 @@
 """Per-epoch word2vec loss, minembed vs gensim, on identical settings (each library in its own process).
 
-    PYTHONPATH=. /work/venv/bin/python benchmarks/compare_word2vec_loss.py --sg 1 0 --seeds 1 2 3
+    PYTHONPATH=. python benchmarks/compare_word2vec_loss.py --sg 1 0 --seeds 1 2 3
 
 Why: with the default linear learning-rate decay the loss that both libraries report rises in the
 last epoch (issue 11). This script separates two measurements for every epoch:
