@@ -192,3 +192,16 @@ def test_evaluate_analogies_matches_gensim_and_cosmul_matches_its_own_queries(tm
     assert sorted(sections[-1]["correct"]) == sorted(want) and acc == len(want) / len(quads)
     with pytest.raises(ValueError, match="similarity_function"):
         ours.evaluate_word_analogies(path, similarity_function="nope")
+
+
+def test_restricted_index_is_reused_and_rebuilt_after_changes():
+    words, vecs = _table()
+    kv = KeyedVectors(words, vecs)
+    first = kv._search_index(10)
+    assert kv._search_index(10) is first and len(first) == 10      # reused, not rebuilt per query
+    unit = vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
+    want = np.argsort(-(unit[:10] @ unit[12]), kind="stable")[:3]  # brute force over the first 10 rows
+    assert [k for k, _ in kv.most_similar("w12", topn=3, restrict_vocab=10)] == [words[i] for i in want]
+    assert len(kv._search_index(None)) == len(words)
+    kv.add_vectors(["new"], np.ones((1, 6), np.float32))
+    assert len(kv._search_index(None)) == len(words) + 1                # the table changed: a new index

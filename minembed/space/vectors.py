@@ -174,13 +174,16 @@ class KeyedVectors:
 
     # -------------------------------------------------------------- similarity
     def _search_index(self, restrict_vocab: int | None) -> ExactIndex:
-        """The exact index over the unit table (or its first ``restrict_vocab`` rows); "dot" = cosine here."""
+        """The exact index over the unit table, or over its first ``restrict_vocab`` rows; "dot" = cosine here.
+
+        Kept until :meth:`clear_norms`: the index for the last ``restrict_vocab`` asked is reused, so
+        evaluating thousands of analogies in batches checks the (restricted) table once, not per batch.
+        """
+        n = len(self)
         if restrict_vocab is not None:
-            restrict_vocab = check_positive_int(restrict_vocab, "restrict_vocab")
-            if restrict_vocab < len(self):
-                return ExactIndex(self.unit_vectors[:restrict_vocab], metric="dot")
-        if self._index is None:
-            self._index = ExactIndex(self.unit_vectors, metric="dot")
+            n = min(check_positive_int(restrict_vocab, "restrict_vocab"), n)
+        if self._index is None or len(self._index) != n:
+            self._index = ExactIndex(self.unit_vectors[:n], metric="dot")
         return self._index
 
     def _top_k_cosine(self, queries: np.ndarray, exclude, topn: int, restrict_vocab: int | None = None):
