@@ -45,3 +45,13 @@ def test_fit_refuses_labels_of_another_length():
     bags = Bags([1, 2], [0, 1])
     with pytest.raises(ValueError, match="one per bag"):
         BagOfWordsClassifier(5, 4, 2, seed=0).fit(bags, [0, 1, 1], progress=False)
+
+
+def test_fit_refuses_labels_outside_the_classes_before_any_step():
+    bags = Bags([1, 2, 3], [0, 1, 2])
+    model = BagOfWordsClassifier(5, 4, 2, seed=0)
+    before = [p.data.copy() for p in model.parameters()]
+    for bad in ([0, 1, 2], [0, -1, 1]):
+        with pytest.raises(ValueError, match=r"class ids in \[0, 2\)"):
+            model.fit(bags, bad, progress=False)
+    assert all(np.array_equal(p.data, b) for p, b in zip(model.parameters(), before, strict=True))

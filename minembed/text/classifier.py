@@ -84,6 +84,11 @@ class BagOfWordsClassifier(Module):
         labels = np.asarray(labels)
         if labels.shape != (len(bags),) or not np.issubdtype(labels.dtype, np.integer):
             raise ValueError(f"labels must be ({len(bags)},) integers, one per bag, got {labels.shape} {labels.dtype}")
+        num_classes = self.head.weight.data.shape[0]
+        outside = np.flatnonzero((labels < 0) | (labels >= num_classes))
+        if len(outside):  # checked before the first step, not when its batch comes up
+            i = int(outside[0])
+            raise ValueError(f"labels must be class ids in [0, {num_classes}): labels[{i}] = {labels[i]}")
         if (bags_test is None) != (labels_test is None):
             raise ValueError("pass both bags_test and labels_test, or neither")
         evaluate = None if bags_test is None else (lambda: self.accuracy(bags_test, labels_test))
