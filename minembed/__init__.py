@@ -30,7 +30,7 @@ from .nn import (
     Tanh,
     TransformerBlock,
 )
-from .space import ExactIndex, KeyedVectors, analogy, topk
+from .space import ExactIndex, KeyedVectors, KMeans, analogy, topk
 from .space import maps as viz  # the names these modules had before minembed.space
 from .space import search as similarity
 from .text import TokenizedLines, Vocab, Word2Vec, WordVectors, tokenize
@@ -45,6 +45,6 @@ __all__ = [
     "CrossEntropyLoss", "BCEWithLogitsLoss", "SGD", "Adam",
     "load_corpus", "load_sources", "load_mnist",
     "vision", "MultiHeadSelfAttention", "TransformerBlock", "PatchEmbed", "ViT", "TinyCNN",
-    "space", "similarity", "viz", "ExactIndex", "topk", "analogy", "KeyedVectors",
+    "space", "similarity", "viz", "ExactIndex", "topk", "analogy", "KeyedVectors", "KMeans",
     "text", "Vocab", "tokenize", "TokenizedLines", "Word2Vec", "WordVectors",
 ]
