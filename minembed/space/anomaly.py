@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import kmeans as _km
+from .cluster import _prepare
 from .evaluate import rankdata
 from .maps import pca
 from .search import as_vectors, topk
@@ -87,7 +88,6 @@ def centroid_distance(centers, x, metric: str = "euclidean"):
     if x.shape[1] != c.shape[1]:
         raise ValueError(f"x has {x.shape[1]} dimensions, the centres {c.shape[1]}")
     if metric == "cosine":
-        from .cluster import _prepare   # unit rows, zero rows refused
         x, _ = _prepare(x, "cosine", "x")
         c, _ = _prepare(c, "cosine", "centers")
     elif metric != "euclidean":

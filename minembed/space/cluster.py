@@ -90,7 +90,8 @@ def kmeans_plusplus(x, n_clusters: int, *, n_local_trials: int | None = 1, seed=
     """k-means++ seeding: ``(centers (k, D) float32, indices (k,) int64)``, the chosen rows of ``x``.
 
     ``n_local_trials=1`` is plain k-means++; ``None`` means ``2 + int(ln k)`` candidates per step, the
-    greedy variant (scikit-learn's ``kmeans_plusplus``). x (N, D), finite (converted to float32). Step t draws its candidates with probability ``closest / closest.sum()``
+    greedy variant (scikit-learn's ``kmeans_plusplus``). x (N, D), finite (converted to float32).
+    Step t draws its candidates with probability ``closest / closest.sum()``
     where ``closest`` is every point's squared distance to its nearest centre so far.
     """
     rng = make_rng(rng, seed)
