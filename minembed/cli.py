@@ -96,6 +96,32 @@ def _word2vec_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _glove_train(args: argparse.Namespace) -> int:
+    from .datasets import load_corpus
+    from .text import GloVe, tokenize
+
+    out = Path(args.output)
+    _check_output(out)
+    if args.counts:
+        _check_output(Path(args.counts))
+    corpus = load_corpus(args.corpus, tokenizer=tokenize if args.tokenize else None, lowercase=args.lowercase)
+    model = GloVe(vector_size=args.dim, window=args.window, min_count=args.min_count, x_max=args.x_max,
+                  alpha=args.alpha, learning_rate=args.learning_rate, epochs=args.epochs, workers=args.workers,
+                  seed=args.seed, use_context_vectors=not args.word_only, memory=args.memory, progress=not args.quiet)
+    model.build_vocab(corpus_file=corpus)  # a file: its ids are streamed from a temporary file while counting
+    if args.counts:
+        model.cooccurrence.save(args.counts)
+    model.train()
+    if out.suffix == ".npz":
+        model.wv.save(out)
+    else:
+        model.wv.save_word2vec_format(out, binary=out.suffix == ".bin")
+    costs = ", ".join(f"{x:.4f}" for x in model.loss_history)
+    print(f"{len(model.wv)} words x {model.vector_size} dims, {len(model.cooccurrence):,} co-occurring pairs "
+          f"(counted in {model.count_seconds:.1f} s), cost per iteration: {costs}; saved to {out}")
+    return 0
+
+
 def _neighbors(args: argparse.Namespace) -> int:
     wv = _load_vectors(args)
     for word, score in wv.most_similar(args.word, topn=args.k):
@@ -195,6 +221,37 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--seed", type=non_negative_int, default=1, help="random seed (default: %(default)s)")
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
     tr.set_defaults(func=_word2vec_train)
+
+    gl = sub.add_parser("glove", help="train GloVe word vectors from co-occurrence counts")
+    gl_sub = gl.add_subparsers(dest="glove_command", metavar="ACTION", required=True)
+    gt = gl_sub.add_parser("train", help="count co-occurrences in a corpus, train, save the vectors",
+                           description="Train GloVe on CORPUS and save the vectors (W + C unless --word-only): "
+                                       ".bin = binary word2vec format, .npz = minembed, else text.")
+    gt.add_argument("corpus", metavar="CORPUS",
+                    help="a text file, one sentence per line (windows stop at line ends), tokens separated by "
+                         "whitespace (.gz allowed), or a bundled name such as 'sample'")
+    gt.add_argument("-o", "--output", required=True, metavar="VECTORS", help="where to save the vectors")
+    gt.add_argument("--counts", metavar="FILE.npz", help="also save the co-occurrence counts here")
+    gt.add_argument("--lowercase", action="store_true", help="lowercase every token ('King' and 'king' become one)")
+    gt.add_argument("--tokenize", action="store_true",
+                    help="split lines with minembed.text.tokenize (lowercases, drops punctuation and accents) "
+                         "instead of at whitespace")
+    gt.add_argument("--dim", type=positive_int, default=100, help="vector size (default: %(default)s)")
+    gt.add_argument("--window", type=positive_int, default=15, help="max context distance (default: %(default)s)")
+    gt.add_argument("--epochs", type=positive_int, default=25, help="passes over the pairs (default: %(default)s)")
+    gt.add_argument("--min-count", type=non_negative_int, default=5, help="ignore rarer words (default: %(default)s)")
+    gt.add_argument("--x-max", type=float, default=100.0,
+                    help="counts above this get full weight; 10 suits corpora of a few million words "
+                         "(default: %(default)s)")
+    gt.add_argument("--alpha", type=float, default=0.75, help="exponent of the weighting (default: %(default)s)")
+    gt.add_argument("--learning-rate", type=float, default=0.05, help="AdaGrad's initial step (default: %(default)s)")
+    gt.add_argument("--word-only", action="store_true", help="save W only, not W + C")
+    gt.add_argument("--memory", type=float, default=1.0, help="GiB for counting (soft limit; default: %(default)s)")
+    gt.add_argument("--workers", type=positive_int, default=1,
+                    help="threads; 1 is reproducible (default: %(default)s)")
+    gt.add_argument("--seed", type=non_negative_int, default=1, help="random seed (default: %(default)s)")
+    gt.add_argument("--quiet", action="store_true", help="no progress bar")
+    gt.set_defaults(func=_glove_train)
 
     nb = sub.add_parser("neighbors", help="nearest neighbours of a word")
     _vector_file_options(nb)

@@ -44,7 +44,8 @@ def test_every_positional_argument_is_described_in_help():
             seen.append(f"{name} {action.metavar}")
             assert action.help, f"'{name}': positional {action.metavar} has no help"
             assert " ".join(action.help.split()[:3]) in " ".join(text.split()), f"'{name}': {action.metavar}"
-    assert "minembed word2vec train CORPUS" in seen and "minembed analogy C" in seen and len(seen) == 8
+    assert "minembed word2vec train CORPUS" in seen and "minembed analogy C" in seen and len(seen) == 9
+    assert "minembed glove train CORPUS" in seen
 
 
 @pytest.mark.parametrize("argv", [
@@ -59,6 +60,11 @@ def test_every_positional_argument_is_described_in_help():
     ["word2vec", "train", "c.txt", "-o", "v.bin", "--negative", "-5"],
     ["word2vec", "train", "c.txt", "-o", "v.bin", "--min-count", "-1"],
     ["word2vec", "train", "c.txt", "-o", "v.bin", "--epochs", "two"],
+    ["glove", "train", "c.txt", "-o", "v.bin", "--dim", "0"],
+    ["glove", "train", "c.txt", "-o", "v.bin", "--window", "0"],
+    ["glove", "train", "c.txt", "-o", "v.bin", "--epochs", "0"],
+    ["glove", "train", "c.txt", "-o", "v.bin", "--workers", "0"],
+    ["glove", "train", "c.txt", "-o", "v.bin", "--min-count", "-1"],
 ])
 def test_counts_below_their_minimum_are_refused_with_one_message(argv, capsys):
     with pytest.raises(SystemExit) as exc:

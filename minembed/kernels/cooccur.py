@@ -105,7 +105,7 @@ def _count_block_python(ids, offsets, window, weighting, dense, row_start, row_l
     return n
 
 
-@jit(nogil=True, cache=True)
+@jit(nogil=True, cache=True, error_model="numpy")  # 1 / (p - q): p > q, no zero-division guard needed
 def _count_block(ids, offsets, window, weighting, dense, row_start, row_len, keys, vals, vocab_size):
     """Add every pair of the sentences ``offsets`` delimits to ``dense`` or append it to the buffer;
     returns how many buffer entries were written (the caller made the buffer big enough)."""

@@ -166,7 +166,10 @@ def train_pairs_reference(job: GloVeJob, progress=None) -> float:
 
 
 # ------------------------------------------------------------------------------ kernel
-@jit(nogil=True, cache=True, fastmath=FASTMATH)
+# error_model="numpy": a float division never raises ZeroDivisionError (the accumulators are >= 1, so none
+# divides by zero). Numba's default Python error model guards every division with a branch, and that branch
+# kept LLVM from vectorising the update loop: 744 -> 289 ns a pair at D=100 (busy machine, one thread).
+@jit(nogil=True, cache=True, fastmath=FASTMATH, error_model="numpy")
 def _train_pairs(job, first, step, progress, slot):
     """Blocks ``first, first + step, ...`` of ``job.blocks``; returns the summed cost. After each
     block ``progress[slot]`` holds the pairs this thread has done."""
@@ -206,7 +209,7 @@ def _train_pairs(job, first, step, progress, slot):
     return cost
 
 
-@jit(nogil=True, cache=True, fastmath=FASTMATH, parallel=True)
+@jit(nogil=True, cache=True, fastmath=FASTMATH, parallel=True, error_model="numpy")
 def _train_pairs_parallel(job, workers, progress, costs):
     # Hogwild: thread t takes blocks t, t + workers, ... of the epoch's order; no locks. Progress
     # slots are 8 int64 (one cache line) apart: no false sharing.
