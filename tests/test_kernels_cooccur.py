@@ -152,3 +152,20 @@ def test_save_load_round_trip_and_bad_files(tmp_path, rng):
     (tmp_path / "x.npz").write_text("hello")
     with pytest.raises(ValueError, match="x.npz"):
         Cooccurrence.load(tmp_path / "x.npz")
+
+
+def test_symmetric_entries_equals_reference(rng):
+    v = 30
+    dense = np.triu(rng.random((v, v)) * (rng.random((v, v)) < 0.2))
+    keys = np.flatnonzero(dense).astype(np.int64)
+    vals = dense.ravel()[keys]
+    rows, cols, counts = cooccur.symmetric_entries(keys, vals, v)
+    r2, c2, x2 = cooccur.symmetric_entries_reference(keys, vals, v)
+    np.testing.assert_array_equal(rows, r2)
+    np.testing.assert_array_equal(cols, c2)
+    np.testing.assert_array_equal(counts, x2)
+    full = np.zeros((v, v))
+    full[rows, cols] = counts
+    np.testing.assert_array_equal(full, dense + np.triu(dense, 1).T)
+    with pytest.raises(ValueError, match="upper triangle"):
+        cooccur.symmetric_entries(np.array([v + 0], np.int64), np.ones(1), v)  # (1, 0) is below the diagonal

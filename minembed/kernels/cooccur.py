@@ -95,54 +95,64 @@ def _count_block_python(ids, offsets, window, weighting, dense, row_start, row_l
             for q in range(p - 1, max(start, p - window) - 1, -1):
                 a = int(ids[q])
                 w = 1.0 / (p - q) if weighting else 1.0
-                if b < row_len[a]:
-                    dense[row_start[a] + b] += w
-                    dense[row_start[b] + a] += w
+                lo, hi = min(a, b), max(a, b)
+                if a == b:
+                    w = 2.0 * w
+                if hi < row_len[lo]:
+                    dense[row_start[lo] + hi] += w
                 else:
-                    keys[n], vals[n] = a * vocab_size + b, w
-                    keys[n + 1], vals[n + 1] = b * vocab_size + a, w
-                    n += 2
+                    keys[n], vals[n] = lo * vocab_size + hi, w
+                    n += 1
     return n
 
 
 @jit(nogil=True, cache=True, error_model="numpy")  # 1 / (p - q): p > q, no zero-division guard needed
 def _count_block(ids, offsets, window, weighting, dense, row_start, row_len, keys, vals, vocab_size):
-    """Add every pair of the sentences ``offsets`` delimits to ``dense`` or append it to the buffer;
-    returns how many buffer entries were written (the caller made the buffer big enough)."""
+    """Add every pair of the sentences ``offsets`` delimits to ``dense`` or append it to the buffer
+    (upper triangle only, see :func:`count_block`); returns how many buffer entries were written
+    (the caller made the buffer big enough)."""
     n = 0
     for s in range(offsets.shape[0] - 1):
         start, end = offsets[s], offsets[s + 1]
         for p in range(start, end):
             b = np.int64(ids[p])
-            lo = max(start, p - window)
-            for q in range(p - 1, lo - 1, -1):
+            first = max(start, p - window)
+            for q in range(p - 1, first - 1, -1):
                 a = np.int64(ids[q])
                 w = 1.0 / (p - q) if weighting else 1.0
-                if b < row_len[a]:  # (a + 1)(b + 1) <= max_product: symmetric, so (b, a) is dense too
-                    dense[row_start[a] + b] += w
-                    dense[row_start[b] + a] += w
+                lo, hi = min(a, b), max(a, b)
+                if a == b:
+                    w = 2.0 * w  # X[a, a] gets the pair from both sides
+                if hi < row_len[lo]:  # (lo + 1)(hi + 1) <= max_product
+                    dense[row_start[lo] + hi] += w
                 else:
-                    keys[n] = a * vocab_size + b
+                    keys[n] = lo * vocab_size + hi
                     vals[n] = w
-                    keys[n + 1] = b * vocab_size + a
-                    vals[n + 1] = w
-                    n += 2
+                    n += 1
     return n
 
 
-def buffer_entries_needed(offsets: np.ndarray, window: int) -> int:
-    """An upper bound of the buffer entries the sentences of ``offsets`` can write: 2 per pair."""
+def pairs_per_sentence(offsets: np.ndarray, window: int) -> np.ndarray:
+    """How many (left context, word) pairs each sentence has: the sum over positions p of min(p, window)."""
     lengths = np.diff(np.asarray(offsets, dtype=np.int64))
-    full = np.minimum(lengths, window)  # pairs in a sentence of n words: sum over p of min(p, window)
-    pairs = full * (full - 1) // 2 + np.maximum(lengths - window, 0) * window
-    return int(2 * pairs.sum())
+    full = np.minimum(lengths, window)
+    return full * (full - 1) // 2 + np.maximum(lengths - window, 0) * window
+
+
+def buffer_entries_needed(offsets: np.ndarray, window: int) -> int:
+    """An upper bound of the buffer entries the sentences of ``offsets`` can write: one per pair."""
+    return int(pairs_per_sentence(offsets, window).sum())
 
 
 def count_block(ids, offsets, window: int, distance_weighting: bool, dense, row_start, row_len, keys, vals) -> int:
     """Checked entry point: count one block of sentences (``ids`` int32 in [0, V), ``offsets``
     int64 from 0 to len(ids)) into ``dense`` (float64, ``row_start[-1]`` entries; see
     :func:`dense_layout`) and the buffer ``keys`` int64 / ``vals`` float64, which must hold
-    :func:`buffer_entries_needed` entries. Returns the number of buffer entries written."""
+    :func:`buffer_entries_needed` entries. Returns the number of buffer entries written.
+
+    Only the upper triangle is counted: words ``a, b`` add the pair's weight to ``(min, max)`` once
+    (twice when ``a == b``), as ``X[a, b]`` and ``X[b, a]`` receive the same weights;
+    :func:`symmetric_entries` writes out both halves at the end. Half the writes of counting both."""
     v = len(row_len)
     ids = np.ascontiguousarray(ids)
     offsets = np.ascontiguousarray(offsets)
@@ -231,10 +241,81 @@ def merge_runs(ka, va, kb, vb, out_keys=None, out_vals=None) -> int | tuple[np.n
     return (out_keys[:n], out_vals[:n]) if own else n
 
 
+@jit(nogil=True, cache=True)
+def _dense_upper(dense, row_start, row_len, keys, vals):
+    n = 0
+    v = row_len.shape[0]
+    for a in range(v):
+        for b in range(a, row_len[a]):
+            x = dense[row_start[a] + b]
+            if x != 0.0:
+                keys[n] = a * v + b
+                vals[n] = x
+                n += 1
+    return n
+
+
 def dense_entries(dense: np.ndarray, row_start: np.ndarray, row_len: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The non-zero entries of the dense table as a run: ``(keys a * V + b, counts)`` in key order."""
+    """The non-zero upper-triangle entries of the dense table as a run: ``(keys a * V + b, counts)``
+    with ``a <= b``, in key order."""
     v = len(row_len)
-    pos = np.flatnonzero(dense)
-    rows = np.searchsorted(row_start, pos, side="right") - 1
-    cols = pos - row_start[rows]
-    return rows * v + cols, dense[pos]
+    if not jit_enabled():
+        pos = np.flatnonzero(dense)
+        rows = np.searchsorted(row_start, pos, side="right") - 1
+        cols = pos - row_start[rows]
+        upper = cols >= rows
+        return (rows * v + cols)[upper], dense[pos][upper]
+    n = np.count_nonzero(dense)
+    keys, vals = np.empty(n, np.int64), np.empty(n, np.float64)
+    n = _dense_upper(dense, row_start, row_len, keys, vals)
+    return keys[:n], vals[:n]
+
+
+# ------------------------------------------------------------------------------ both halves
+def symmetric_entries_reference(keys, vals, vocab_size):
+    """``(rows, cols, counts)`` of the whole symmetric matrix from its upper triangle (keys ``a * V + b``,
+    ``a <= b``), sorted by (row, col): each off-diagonal entry twice."""
+    rows, cols = keys // vocab_size, keys % vocab_size
+    off = rows != cols
+    all_rows = np.concatenate([rows, cols[off]])
+    all_cols = np.concatenate([cols, rows[off]])
+    all_vals = np.concatenate([vals, vals[off]])
+    order = np.lexsort((all_cols, all_rows))
+    return all_rows[order].astype(np.int32), all_cols[order].astype(np.int32), all_vals[order]
+
+
+@jit(nogil=True, cache=True)
+def _symmetric_entries(keys, vals, vocab_size, start, rows, cols, out):
+    # keys come in row-major order, so row r first receives its mirrored entries (r, a), a < r, in
+    # increasing a, then its own (r, b), b >= r, in increasing b: every row ends up sorted.
+    cursor = start.copy()
+    for k in range(keys.shape[0]):
+        a = keys[k] // vocab_size
+        b = keys[k] - a * vocab_size
+        i = cursor[a]
+        rows[i], cols[i], out[i] = a, b, vals[k]
+        cursor[a] += 1
+        if a != b:
+            i = cursor[b]
+            rows[i], cols[i], out[i] = b, a, vals[k]
+            cursor[b] += 1
+
+
+def symmetric_entries(keys, vals, vocab_size: int):
+    """Checked entry point of :func:`symmetric_entries_reference`: one linear pass instead of a sort."""
+    if keys.dtype != np.int64 or vals.dtype != np.float64 or keys.shape != vals.shape:
+        raise ValueError("keys must be int64 and vals float64 of one length")
+    rows_up, cols_up = keys // vocab_size, keys % vocab_size
+    if len(keys) and (keys.min() < 0 or keys.max() >= vocab_size * vocab_size or np.any(np.diff(keys) <= 0)
+                      or np.any(rows_up > cols_up)):
+        raise ValueError("keys must be sorted, unique and of the upper triangle (row <= col) of a V x V matrix")
+    if not jit_enabled():
+        return symmetric_entries_reference(keys, vals, vocab_size)
+    off = rows_up != cols_up
+    per_row = np.bincount(rows_up, minlength=vocab_size) + np.bincount(cols_up[off], minlength=vocab_size)
+    start = np.zeros(vocab_size, np.int64)
+    np.cumsum(per_row[:-1], out=start[1:])
+    n = int(per_row.sum())
+    rows, cols, out = np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n, np.float64)
+    _symmetric_entries(keys, vals, vocab_size, start, rows, cols, out)
+    return rows, cols, out

@@ -6,7 +6,8 @@ reference C code): frequent pairs go to a dense block, the others to a buffer th
 sorted run whenever it fills; runs are merged two by two. ``memory`` (GiB, a soft limit like the
 C code's ``-memory``) sizes the dense block (half of it), the buffer (a tenth) and how many runs
 stay in memory (a quarter); runs beyond that are written to temporary files (memory-mapped and
-deleted when counting ends). Only the result, one sorted run of every non-zero pair, must fit in
+deleted when counting ends). Only the upper triangle is counted (``X`` is symmetric), and both
+halves are written out at the end. Only the result, every non-zero pair sorted, must fit in
 memory: training reads it many times.
 """
 from __future__ import annotations
@@ -191,9 +192,7 @@ def count_cooccurrences(corpus, words: list[str], window: int, distance_weightin
     row_start, row_len = cooccur.dense_layout(v, int(max_product))
     dense = np.zeros(row_start[-1], dtype=np.float64)
     offsets = corpus.offsets
-    lengths = np.diff(offsets)
-    full = np.minimum(lengths, window)
-    need = 2 * (full * (full - 1) // 2 + np.maximum(lengths - window, 0) * window)  # buffer entries per sentence
+    need = cooccur.pairs_per_sentence(offsets, window)  # buffer entries a sentence can write, at most
     cum_need = np.concatenate([[0], np.cumsum(need)])
     keys = np.empty(buffer_size, np.int64)
     vals = np.empty(buffer_size, np.float64)
@@ -223,8 +222,9 @@ def count_cooccurrences(corpus, words: list[str], window: int, distance_weightin
         bar.close()
     dense_keys, dense_vals = cooccur.dense_entries(dense, row_start, row_len)
     del dense
-    all_keys, all_vals = cooccur.merge_runs(dense_keys, dense_vals, sparse_keys, sparse_vals)  # disjoint keys
-    result = Cooccurrence(list(words), (all_keys // v).astype(np.int32), (all_keys % v).astype(np.int32),
-                          np.ascontiguousarray(all_vals), int(window), bool(distance_weighting))
+    up_keys, up_vals = cooccur.merge_runs(dense_keys, dense_vals, sparse_keys, sparse_vals)  # disjoint keys
+    del dense_keys, dense_vals, sparse_keys, sparse_vals
+    rows, cols, counts = cooccur.symmetric_entries(up_keys, up_vals, v)
+    result = Cooccurrence(list(words), rows, cols, counts, int(window), bool(distance_weighting))
     result.spilled_runs = spilled
     return result
