@@ -3,7 +3,7 @@
     import minembed as me
     emb = me.Embedding(10_000, 64, seed=0)
 """
-from . import datasets, kernels, nn, space, text, vision
+from . import audio, datasets, kernels, nn, space, text, vision
 from .datasets import load_corpus, load_mnist, load_sources
 from .nn import (
     GELU,
@@ -39,7 +39,7 @@ from .vision import PatchEmbed, TinyCNN, ViT
 __version__ = "0.1.0"  # the one place: pyproject.toml reads it from here; `minembed --version` prints it
 
 __all__ = [
-    "nn", "kernels", "datasets",
+    "nn", "kernels", "datasets", "audio",
     "Module", "Parameter", "Sequential", "Linear", "ReLU", "Tanh", "GELU", "Dropout", "LayerNorm",
     "Embedding", "EmbeddingBag", "Conv2d", "MaxPool2d", "ReLUMaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "Flatten",
     "CrossEntropyLoss", "BCEWithLogitsLoss", "SGD", "Adam",

@@ -4,7 +4,8 @@
     rng, io, progress  import nothing else of minembed but each other and kernels
     nn                 kernels, rng, io, progress
     space              kernels, rng, io, progress        (it USES vectors; it never makes them)
-    text, vision       nn, space, kernels, rng, io, progress, datasets; never each other
+    text, vision,      nn, space, kernels, rng, io, progress, datasets; never each other
+    audio
 """
 import ast
 from pathlib import Path
@@ -22,6 +23,7 @@ ALLOWED = {
     "space": BASE,
     "text": BASE | {"nn", "space", "datasets"},
     "vision": BASE | {"nn", "space", "datasets"},
+    "audio": BASE | {"nn", "space", "datasets"},
 }
 
 
