@@ -98,3 +98,12 @@ def test_check_waveform():
     with pytest.raises(ValueError, match="shape"):
         check_waveform(np.zeros((2, 2, 2), np.float32))
     np.testing.assert_allclose(check_waveform(np.array([[1.0, 0.0], [0.5, 0.5]])), [0.5, 0.5])
+
+
+def test_max_seconds_reads_only_the_start(tmp_path):
+    x = np.linspace(-0.5, 0.5, 8000)
+    A.write_wav(tmp_path / "a.wav", x, 8000)
+    y, _ = A.read_audio(tmp_path / "a.wav", max_seconds=0.25)
+    assert len(y) == 2000
+    np.testing.assert_allclose(y, x[:2000], atol=1 / 32768)
+    assert len(A.read_audio(tmp_path / "a.wav", max_seconds=5)[0]) == 8000

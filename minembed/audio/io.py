@@ -64,10 +64,15 @@ def _pcm_to_float(raw: bytes, width: int, channels: int, path) -> np.ndarray:
     return x.reshape(-1, channels)
 
 
-def _read_wav(path: Path) -> tuple[np.ndarray, int]:
+def _frames_wanted(n: int, rate: int, max_seconds: float | None) -> int:
+    return n if max_seconds is None else min(n, max(1, int(round(max_seconds * rate))))
+
+
+def _read_wav(path: Path, max_seconds: float | None = None) -> tuple[np.ndarray, int]:
     try:
         with wave.open(str(path), "rb") as w:
             channels, width, rate, n = w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes()
+            n = _frames_wanted(n, rate, max_seconds) if rate > 0 else n
             raw = w.readframes(n)
     except (wave.Error, EOFError, struct.error) as err:
         raise ValueError(f"{path} is not a readable PCM WAV file: {err}") from None
@@ -79,25 +84,29 @@ def _read_wav(path: Path) -> tuple[np.ndarray, int]:
     return _pcm_to_float(raw, width, channels, path), rate
 
 
-def _read_soundfile(path: Path) -> tuple[np.ndarray, int]:
+def _read_soundfile(path: Path, max_seconds: float | None = None) -> tuple[np.ndarray, int]:
     try:
         import soundfile
     except ImportError:
         raise ImportError(f"reading {path.suffix} files ({path}) needs the soundfile package: "
                           f"{SOUNDFILE_HINT}") from None
     try:
-        x, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+        with soundfile.SoundFile(str(path)) as f:
+            rate = int(f.samplerate)
+            x = f.read(_frames_wanted(f.frames, rate, max_seconds) if f.frames > 0 else -1,
+                       dtype="float32", always_2d=True)
     except (RuntimeError, soundfile.LibsndfileError, ValueError) as err:
         raise ValueError(f"{path} is not a readable sound file: {err}") from None
-    return x, int(rate)
+    return x, rate
 
 
-def read_audio(path) -> tuple[np.ndarray, int]:
+def read_audio(path, max_seconds: float | None = None) -> tuple[np.ndarray, int]:
     """The samples of one sound file and its sample rate: ``(float32 (n,) mono in [-1, 1], rate)``.
 
     ``.wav`` is read with the standard library's :mod:`wave` (PCM, 8/16/24/32-bit), anything else
     (FLAC, AIFF, OGG; also WAV that ``wave`` cannot read, such as float WAV) through ``soundfile``
     when it is installed. Multi-channel files are mixed down by averaging the channels.
+    ``max_seconds`` reads only the start of the file (that many seconds at most).
     ``FileNotFoundError`` / ``ValueError`` naming the file for a missing, unreadable, truncated or
     empty file, or one with a NaN/inf sample.
     """
@@ -106,7 +115,7 @@ def read_audio(path) -> tuple[np.ndarray, int]:
         raise FileNotFoundError(f"no sound file at {str(path)!r}")
     if path.suffix.lower() == ".wav":
         try:
-            x, rate = _read_wav(path)
+            x, rate = _read_wav(path, max_seconds)
         except ValueError as err:
             if "truncated" in str(err):
                 raise
@@ -114,9 +123,9 @@ def read_audio(path) -> tuple[np.ndarray, int]:
                 import soundfile  # noqa: F401
             except ImportError:
                 raise err from None
-            x, rate = _read_soundfile(path)
+            x, rate = _read_soundfile(path, max_seconds)
     else:
-        x, rate = _read_soundfile(path)
+        x, rate = _read_soundfile(path, max_seconds)
     if x.shape[0] == 0:
         raise ValueError(f"{path} holds no samples")
     return check_waveform(x, name=str(path)), rate

@@ -1,5 +1,7 @@
-"""Small bundled samples and loaders for full-size files given by path."""
+"""Small bundled samples and loaders for full-size files given by path (and sounds from installed packages)."""
+from .audio import AudioSet, load_audio, synthetic_sounds
 from .corpus import SAMPLE_SOURCES, Corpus, load_corpus, load_sources
 from .images import load_mnist
 
-__all__ = ["Corpus", "load_corpus", "load_sources", "SAMPLE_SOURCES", "load_mnist"]
+__all__ = ["Corpus", "load_corpus", "load_sources", "SAMPLE_SOURCES", "load_mnist", "load_audio", "AudioSet",
+           "synthetic_sounds"]
