@@ -20,6 +20,7 @@ of 2K input samples with a row of the table (:mod:`minembed.kernels.audio`).
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -36,9 +37,10 @@ def _check_rate(rate, name: str) -> int:
     return int(rate)
 
 
+@functools.lru_cache(maxsize=64)  # speed augmentation asks for the same few ratios over and over
 def resample_filter(orig_sr: int, target_sr: int, zeros: int = 16, rolloff: float = 0.945,
                     beta: float = 8.6) -> tuple[np.ndarray, int, int]:
-    """The phase table of the resampling filter: ``(table (up, 2K) float64, up, down)``.
+    """The phase table of the resampling filter: ``(table (up, 2K) float32, read-only, up, down)``.
 
     ``table[p, o + K - 1] = h(p / up - o)`` for ``o = -K+1 .. K``, ``K = ceil(zeros / fc)``.
     ``ValueError`` with the numbers when the reduced ratio ``up / down`` needs more than
@@ -61,7 +63,9 @@ def resample_filter(orig_sr: int, target_sr: int, zeros: int = 16, rolloff: floa
     u = np.clip(t / half_width, -1.0, 1.0)
     window = np.i0(beta * np.sqrt(1.0 - u ** 2)) / np.i0(beta)
     window[np.abs(t) > half_width] = 0.0
-    return fc * np.sinc(fc * t) * window, up, down
+    table = np.ascontiguousarray(fc * np.sinc(fc * t) * window, dtype=np.float32)
+    table.setflags(write=False)  # shared by every call with the same rates (cached)
+    return table, up, down
 
 
 def resample(x, orig_sr: int, target_sr: int, zeros: int = 16, rolloff: float = 0.945) -> np.ndarray:
@@ -78,4 +82,4 @@ def resample(x, orig_sr: int, target_sr: int, zeros: int = 16, rolloff: float = 
         return x.copy()
     table, up, down = resample_filter(orig_sr, target_sr, zeros, rolloff)
     n_out = -(-len(x) * up // down)
-    return resample_kernel(x, np.ascontiguousarray(table, dtype=np.float32), up, down, n_out)
+    return resample_kernel(x, table, up, down, n_out)

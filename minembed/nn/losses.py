@@ -94,3 +94,76 @@ class BCEWithLogitsLoss(Module):
     def backward(self, dloss: float = 1.0):
         z, y = self._cache
         return (sigmoid(z) - y) * (dloss / self._count)
+
+
+class NTXentLoss(Module):
+    """Contrastive loss of SimCLR ("normalized temperature-scaled cross-entropy", an InfoNCE loss with the
+    other examples of the batch as negatives). No labels: the pairs are the data.
+
+    ``z`` (2N, D): rows ``i`` and ``i + N`` are embeddings of two views (augmentations) of example ``i``.
+    With ``u_i = z_i / ||z_i||`` and the similarities ``s_ij = u_i . u_j / tau`` (``j != i``), each row is a
+    classification among the 2N - 1 others whose right answer is its partner ``p(i)``::
+
+        l_i = -s_{i,p(i)} + log sum_{j != i} exp(s_ij)          L = mean_i l_i  (or the sum)
+
+    Backward, by hand. With ``P_ij = softmax_j(s_i.)`` over ``j != i`` (0 on the diagonal) and
+    ``G = (P - onehot(p)) / 2N`` = dL/ds::
+
+        dL/dU = (G + G^T) U / tau                                   (s = U U^T / tau is symmetric)
+        dL/dz_i = (du_i - u_i (u_i . du_i)) / ||z_i||              (the normalisation's Jacobian)
+
+    Numerically safe at small temperatures: the log-sum-exp subtracts each row's largest off-diagonal
+    score (and adds the rest with ``log1p``), and the diagonal is -inf, so exp never overflows, ``s_ii``
+    never counts and a tiny loss is not rounded to 0 (tau = 0.01 puts scores in [-100, 100]). Computed
+    in float64; the gradient has ``z``'s dtype. A zero row of ``z`` (no direction) raises ``ValueError``.
+
+    ``targets`` is accepted and ignored, so the loss fits the ``loss_fn(outputs, y)`` call of
+    :func:`minembed.nn.train.fit` (pass any (2N,) or (N,) array as ``y``).
+    """
+
+    def __init__(self, temperature: float = 0.1, reduction: str = "mean"):
+        if not (isinstance(temperature, (int, float)) and temperature > 0 and np.isfinite(temperature)):
+            raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
+        self.temperature = float(temperature)
+        self.reduction = _check_reduction(reduction)
+
+    def forward(self, z, targets=None) -> float:
+        z = as_float_array(z, "z")
+        if z.ndim != 2 or z.shape[0] < 2 or z.shape[0] % 2:
+            raise ValueError(f"NTXentLoss expects (2N, D) embeddings, two views per example (N >= 1), "
+                             f"got shape {z.shape}")
+        if not np.isfinite(z).all():
+            raise ValueError("NTXentLoss: z has NaN or infinite values")
+        z64 = z.astype(np.float64)
+        norms = np.linalg.norm(z64, axis=1)
+        if (norms == 0).any():
+            raise ValueError(f"NTXentLoss: row {int(np.argmin(norms))} of z is all zeros (no direction to compare)")
+        u = z64 / norms[:, None]
+        m = len(z) // 2
+        s = (u @ u.T) / self.temperature
+        np.fill_diagonal(s, -np.inf)
+        partner = np.concatenate([np.arange(m, 2 * m), np.arange(m)])
+        rows = np.arange(2 * m)
+        top = s.argmax(axis=1)
+        logp = s - s[rows, top][:, None]                   # <= 0, and 0 at each row's largest score
+        rest = np.exp(logp)
+        rest[rows, top] = 0.0
+        # log sum exp = max + log1p(sum of the others): log1p keeps a loss of 1e-43 (tau = 0.01, a
+        # well-separated batch) instead of rounding 1 + 1e-43 to 1 and the loss to 0.
+        logp -= np.log1p(rest.sum(axis=1))[:, None]
+        per_row = -logp[rows, partner]
+        self._count = 2 * m if self.reduction == "mean" else 1
+        self._cache = (u, norms, np.exp(logp), partner, z.dtype)
+        return float(per_row.sum()) / self._count
+
+    def backward(self, dloss: float = 1.0):
+        u, norms, p, partner, dtype = self._cache
+        g = p.copy()                                       # exp(-inf) = 0 on the diagonal already
+        g[np.arange(len(u)), partner] -= 1.0
+        g *= dloss / self._count
+        du = (g + g.T) @ u / self.temperature
+        dz = (du - u * np.sum(u * du, axis=1, keepdims=True)) / norms[:, None]
+        return dz.astype(dtype)
+
+    def extra_repr(self) -> str:
+        return f"temperature={self.temperature}"
