@@ -76,3 +76,17 @@ def test_log_mel_kernel_nan_and_inf_like_reference():
     np.testing.assert_array_equal(np.isposinf(got[2]), fb[:, 50] != 0)
     assert not np.isfinite(ref[1]).any() and np.isposinf(ref[2][fb[:, 50] != 0]).all()
     np.testing.assert_allclose(got[[0, 3]], ref[[0, 3]], atol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_frame_window_kernel_equals_reference(dtype):
+    rng = np.random.default_rng(2)
+    y = rng.standard_normal((3, 1000)).astype(dtype)
+    y[1, 10] = np.nan
+    w = np.hanning(256)
+    for hop, pad in [(80, 128), (100, 0), (7, 128)]:
+        n_frames = 1 + (1000 + 2 * pad - 256) // hop
+        got = K.frame_window(y, w, hop, pad, n_frames)
+        ref = K.frame_window_reference(y, w, hop, pad, n_frames)
+        assert got.shape == ref.shape == (3, n_frames, 256) and got.dtype == np.float64
+        np.testing.assert_array_equal(got, ref)    # one product per value: the same bits, NaN where NaN

@@ -31,10 +31,10 @@ import math
 
 import numpy as np
 
-from ..kernels.audio import log_mel_kernel
+from ..kernels.audio import frame_window, log_mel_kernel
 from ..kernels.validate import check_positive_int
 from .io import check_waveform
-from .spectral import check_frames, fft_frequencies, spectrogram, windowed_frames
+from .spectral import _fft_window, check_frames, fft_frequencies, spectrogram, windowed_frames
 
 _F_SP = 200.0 / 3            # Slaney: Hz per mel below 1 kHz
 _MIN_LOG_HZ = 1000.0
@@ -130,8 +130,8 @@ def log_mel_spectrogram(y, sr: int = 16000, n_fft: int = 512, hop_length: int = 
                         amin: float = 1e-10, top_db: float | None = 80.0) -> np.ndarray:
     """Log-mel spectrogram in dB of one clip (n,) or a batch (B, n): float32 (n_mels, T) or (B, n_mels, T).
 
-    The fast path: frames are windowed in one copy, ``numpy.fft.rfft`` transforms them all at once
-    (float32 in, complex64 out), and one Numba kernel turns each frame's spectrum into its log-mel
+    The fast path: frames are windowed in one copy, ``numpy.fft.rfft`` transforms them all at once,
+    and one Numba kernel turns each frame's spectrum into its log-mel
     vector (power, the sparse filterbank, log; :func:`minembed.kernels.audio.log_mel_kernel`).
     Equals ``power_to_db(melspectrogram(y, ...), amin=amin, top_db=top_db)`` per clip: the
     ``top_db`` floor is taken per clip, not over the batch. Waveforms are checked (float, finite, at
@@ -146,18 +146,23 @@ def log_mel_spectrogram(y, sr: int = 16000, n_fft: int = 512, hop_length: int = 
     if not np.isfinite(clips).all():
         b, i = np.argwhere(~np.isfinite(clips))[0]
         raise ValueError(f"y has a non-finite sample {clips[b, i]} at clip {b}, position {i}: NaN/inf refused")
-    clips = clips.astype(np.float32, copy=False)
-    check_frames(clips.shape[-1], n_fft, hop_length, center, "y")
-    frames = windowed_frames(clips, n_fft, hop_length, None, window, center, pad_mode)  # (B, T, n_fft)
-    spec = np.fft.rfft(frames, axis=-1)                                                  # (B, T, F) complex64
+    n_frames = check_frames(clips.shape[-1], n_fft, hop_length, center, "y")
+    # float64 frames: numpy's pocketfft transforms float64 faster than float32 (measured 19 vs 26-33 ms CPU
+    # for 64 x 101 frames of 512), and the kernel reads complex128 as fast as complex64.
+    if pad_mode == "constant":   # zero padding: frames and window in one pass, no padded copy
+        w = _fft_window(window, n_fft, None)
+        frames = frame_window(np.ascontiguousarray(clips), w, hop_length, n_fft // 2 if center else 0, n_frames)
+    else:
+        frames = windowed_frames(clips.astype(np.float64), n_fft, hop_length, None, window, center, pad_mode)
+    spec = np.fft.rfft(frames, axis=-1)                                                  # (B, T, F) complex128
     b, t, f = spec.shape
     fb = mel_filterbank(sr, n_fft, n_mels, fmin, fmax, htk, norm)
-    db = log_mel_kernel(np.ascontiguousarray(spec.reshape(b * t, f), dtype=np.complex64), fb, amin)
-    db = db.reshape(b, t, n_mels).transpose(0, 2, 1)                                     # (B, n_mels, T)
-    if top_db is not None:
-        floor = db.max(axis=(1, 2), keepdims=True) - np.float32(top_db)
-        db = np.maximum(db, floor)
-    db = np.ascontiguousarray(db)
+    db = log_mel_kernel(spec.reshape(b * t, f), fb, amin)
+    db = db.reshape(b, t, n_mels)
+    if top_db is not None:   # in the kernel's contiguous (B, T, n_mels) layout: one fast pass
+        floor = db.reshape(b, -1).max(axis=1) - np.float32(top_db)
+        np.maximum(db, floor[:, None, None], out=db)
+    db = np.ascontiguousarray(db.transpose(0, 2, 1))                                     # (B, n_mels, T)
     return db[0] if y.ndim == 1 else db
 
 
