@@ -3,8 +3,8 @@
     import minembed as me
     emb = me.Embedding(10_000, 64, seed=0)
 """
-from . import audio, datasets, kernels, nn, space, text, vision
-from .datasets import load_audio, load_corpus, load_mnist, load_sources
+from . import audio, datasets, kernels, nn, recsys, space, text, vision
+from .datasets import load_audio, load_corpus, load_mnist, load_movielens_100k, load_sources
 from .nn import (
     GELU,
     SGD,
@@ -43,7 +43,7 @@ __all__ = [
     "Module", "Parameter", "Sequential", "Linear", "ReLU", "Tanh", "GELU", "Dropout", "LayerNorm",
     "Embedding", "EmbeddingBag", "Conv2d", "MaxPool2d", "ReLUMaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "Flatten",
     "CrossEntropyLoss", "BCEWithLogitsLoss", "SGD", "Adam",
-    "load_corpus", "load_sources", "load_mnist", "load_audio",
+    "load_corpus", "load_sources", "load_mnist", "load_audio", "load_movielens_100k", "recsys",
     "vision", "MultiHeadSelfAttention", "TransformerBlock", "PatchEmbed", "ViT", "TinyCNN",
     "space", "similarity", "viz", "ExactIndex", "topk", "analogy", "KeyedVectors", "KMeans",
     "text", "Vocab", "tokenize", "TokenizedLines", "Word2Vec", "WordVectors", "GloVe",

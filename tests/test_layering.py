@@ -5,7 +5,7 @@
     nn                 kernels, rng, io, progress
     space              kernels, rng, io, progress        (it USES vectors; it never makes them)
     text, vision,      nn, space, kernels, rng, io, progress, datasets; never each other
-    audio
+    audio, recsys
 """
 import ast
 from pathlib import Path
@@ -24,6 +24,7 @@ ALLOWED = {
     "text": BASE | {"nn", "space", "datasets"},
     "vision": BASE | {"nn", "space", "datasets"},
     "audio": BASE | {"nn", "space", "datasets"},
+    "recsys": BASE | {"nn", "space", "datasets"},
 }
 
 
