@@ -274,6 +274,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--restrict-vocab", type=positive_int, default=300000,
                     help="candidate words (default: %(default)s)")
     ev.set_defaults(func=_evaluate)
+
+    from .cli_recsys import add_parser as add_recsys_parser
+
+    add_recsys_parser(sub, positive_int, non_negative_int)
     return parser
 
 

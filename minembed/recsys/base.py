@@ -122,7 +122,8 @@ class Recommender:
 
     Attributes after ``fit``: ``user_factors (n_users, D)`` and ``item_factors (n_items, D)`` float32,
     ``n_users``, ``n_items``, ``user_keys``, ``item_keys``, ``history`` (a dict of per-epoch lists:
-    ``epoch``, ``train_loss``, ``seconds``).
+    ``epoch``, ``train_loss``, ``seconds``), ``item_popularity`` (training interactions per item) and
+    ``item_names`` (titles, when the data had them; saved with the model).
     """
 
     _SETTINGS: tuple = ()
@@ -133,11 +134,13 @@ class Recommender:
         self.item_factors = None
         self.history = {"epoch": [], "train_loss": [], "seconds": []}
         self.last_fallback = False
+        self.item_names = None
 
     # ----------------------------------------------------------------------- set-up shared by fits
     def _prepare(self, data, n_users=None, n_items=None, implicit=False):
         users, items, values, n_users, n_items, ukeys, ikeys = as_interactions(data, n_users, n_items, implicit)
         self.n_users, self.n_items = n_users, n_items
+        self.item_names = list(data.item_names) if getattr(data, "item_names", None) else None
         self.user_keys = ukeys if ukeys is not None else list(range(n_users))
         self.item_keys = ikeys if ikeys is not None else list(range(n_items))
         self._seen = to_csr(users, items, values, n_users, n_items)[:2]
@@ -253,7 +256,8 @@ class Recommender:
         meta = {"format": f"minembed.recsys.{type(self).__name__}", "version": 1,
                 "settings": {k: getattr(self, k) for k in self._SETTINGS},
                 "n_users": self.n_users, "n_items": self.n_items, "user_keys": self.user_keys,
-                "item_keys": self.item_keys, "history": self.history, "extra": self._extra_meta()}
+                "item_keys": self.item_keys, "item_names": self.item_names, "history": self.history,
+                "extra": self._extra_meta()}
         arrays = {name: getattr(self, name) for name in self._ARRAYS}
         save_npz(path, meta=np.array(json.dumps(meta)), seen_indptr=self._seen[0], seen_indices=self._seen[1],
                  item_popularity=self.item_popularity, **arrays)
@@ -300,6 +304,8 @@ class Recommender:
         model._seen = (indptr.astype(np.int64), indices.astype(np.int64))
         model.item_popularity = pop.astype(np.float32)
         model.history = meta["history"]
+        names = meta.get("item_names")
+        model.item_names = list(names) if names and len(names) == ni else None
         model._set_extra_meta(meta["extra"])
         return model
 
