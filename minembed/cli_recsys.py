@@ -32,7 +32,7 @@ def _make(args):
     cls = getattr(recsys, MODELS[args.model])
     settings = {"seed": args.seed, "workers": args.workers}
     if args.model == "funksvd":
-        settings.update(n_factors=args.factors or 100)
+        settings.update(n_factors=args.factors or 50)
         if args.epochs:
             settings["n_epochs"] = args.epochs
     else:

@@ -72,11 +72,11 @@ def _sgd_epoch(users, items, ratings, order, P, Q, bu, bi, mu, lr, reg, lr_bias,
         n = order[t]
         u = users[n]
         i = items[n]
-        dot = 0.0
+        dot = np.float32(0.0)
         for d in range(dim):
             dot += P[u, d] * Q[i, d]
         e = ratings[n] - (mu + bu[u] + bi[i] + dot)
-        sse += e * e
+        sse += np.float64(e) * e
         if biased:
             bu[u] += lr_bias * (e - reg_bias * bu[u])
             bi[i] += lr_bias * (e - reg_bias * bi[i])
@@ -135,7 +135,9 @@ def sgd_epoch(users, items, ratings, order, P, Q, bu, bi, mu, lr, reg, lr_bias=N
     args = (float(mu), float(lr), float(reg), float(lr_bias), float(reg_bias), bool(biased))
     if not jit_enabled():
         return sgd_epoch_reference(users, items, ratings, order, P, Q, bu, bi, *args)
-    return float(_sgd_epoch(users, items, ratings, order, P, Q, bu, bi, *args))
+    # float32 scalars: the arithmetic stays in float32, so the factor loops vectorise at full width
+    f32 = tuple(np.float32(a) for a in args[:5])
+    return float(_sgd_epoch(users, items, ratings, order, P, Q, bu, bi, *f32, args[5]))
 
 
 def predict_reference(users, items, P, Q, bu, bi, mu) -> np.ndarray:
