@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+from pathlib import Path
 
 import harness
 
@@ -127,8 +128,8 @@ def main(argv=None):
         embeddings(args)
         return
     seeds = _seeds(args.seeds)
-    cfg = dict(mnist=args.mnist, limit=args.limit, k=args.k, seeds=seeds, max_iter=args.max_iter, tol=args.tol,
-               init=args.init)
+    cfg = dict(mnist=str(Path(args.mnist).resolve()), limit=args.limit, k=args.k, seeds=seeds,
+               max_iter=args.max_iter, tol=args.tol, init=args.init)
     sides = [harness.Side(f"minembed KMeans ({args.init})", "side_minembed", cfg)]
     if harness.available("sklearn") and not args.no_sklearn:
         sides.append(harness.Side("scikit-learn KMeans (lloyd)", "side_sklearn", cfg))
