@@ -5,6 +5,7 @@ package searches, compares, scores, stores and draws them:
 
 * :mod:`~minembed.space.vectors` — :class:`KeyedVectors`: keys (words, item ids, image ids) -> rows.
 * :mod:`~minembed.space.search` — exact top-k, :class:`ExactIndex`, analogies (3CosAdd, 3CosMul).
+* :mod:`~minembed.space.hnsw` — :class:`HNSWIndex`, approximate search on a layered graph.
 * :mod:`~minembed.space.evaluate` — word-pair correlations, k-NN accuracy.
 * :mod:`~minembed.space.ranking` — RMSE/MAE with k-fold splits, precision/recall/NDCG/MAP@k of recommendations.
 * :mod:`~minembed.space.formats` — word2vec text/binary files, Embedding Projector TSV.
@@ -15,11 +16,12 @@ package searches, compares, scores, stores and draws them:
 It imports only ``minembed.kernels``, ``minembed.io``, ``minembed.progress`` and ``minembed.rng``
 (a test reads the imports), so any producer can use it and it never depends on one.
 """
-from . import cluster, cluster_metrics, evaluate, formats, maps, ranking, search, vectors
+from . import ann, cluster, cluster_metrics, evaluate, formats, hnsw, maps, ranking, search, vectors
 from .cluster import KMeans
+from .hnsw import HNSWIndex
 from .search import ExactIndex, analogy, nearest_neighbors, topk
 from .vectors import KeyedVectors, WordVectors
 
-__all__ = ["KeyedVectors", "WordVectors", "ExactIndex", "topk", "analogy", "nearest_neighbors",
-           "search", "vectors", "evaluate", "formats", "maps", "ranking",
+__all__ = ["KeyedVectors", "WordVectors", "ExactIndex", "HNSWIndex", "topk", "analogy", "nearest_neighbors",
+           "search", "vectors", "evaluate", "formats", "maps", "ranking", "hnsw", "ann",
            "KMeans", "cluster", "cluster_metrics"]
