@@ -168,6 +168,47 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _index_build(args: argparse.Namespace) -> int:
+    import time
+
+    from .space import HNSWIndex, IVFIndex
+
+    out = Path(args.output)
+    _check_output(out)
+    wv = _load_vectors(args)
+    started = time.perf_counter()
+    if args.kind == "hnsw":
+        index = HNSWIndex(wv.vectors, metric=args.metric, M=args.M, ef_construction=args.ef_construction,
+                          ef=args.ef, seed=args.seed)
+    else:
+        index = IVFIndex(wv.vectors, nlist=args.nlist, metric=args.metric, nprobe=args.nprobe, seed=args.seed)
+    seconds = time.perf_counter() - started
+    index.save(out)
+    print(f"{index!r} built from {args.vectors} in {seconds:.1f} s; saved to {out}")
+    return 0
+
+
+def _index_search(args: argparse.Namespace) -> int:
+    from .space import load_index
+
+    index = load_index(args.index)
+    wv = _load_vectors(args)
+    if len(wv) != len(index) or wv.vectors.shape[1] != index.dim:
+        raise ValueError(f"{args.vectors} holds {len(wv)} vectors of dimension {wv.vectors.shape[1]}, the index "
+                         f"{args.index} {len(index)} of dimension {index.dim}: give the file the index was built from")
+    rows = [wv.get_index(word) for word in args.words]  # KeyError names a word missing from the file
+    knob = {"ef": args.ef} if hasattr(index, "ef_construction") else {"nprobe": args.nprobe}
+    knob = {name: value for name, value in knob.items() if value is not None}
+    k = min(args.k + 1, len(index))  # one more: the query word itself is usually its own first hit
+    ids, scores = index.search(wv.vectors[rows], k, **knob)
+    for word, row, found, score in zip(args.words, rows, ids, scores, strict=True):
+        print(f"{word}:")
+        shown = [(i, s) for i, s in zip(found, score, strict=True) if i >= 0 and i != row][:args.k]
+        for i, s in shown:
+            print(f"  {s:.4f}  {wv.index_to_key[i]}")
+    return 0
+
+
 def _vector_file_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("vectors", metavar="VECTORS",
                    help="a vectors file: .npz (minembed), else word2vec or GloVe format, binary or text, "
@@ -278,6 +319,35 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_recsys import add_parser as add_recsys_parser
 
     add_recsys_parser(sub, positive_int, non_negative_int)
+
+    ix = sub.add_parser("index", help="approximate nearest-neighbour indexes (HNSW, IVF) over a vectors file")
+    ix_sub = ix.add_subparsers(dest="index_command", metavar="ACTION", required=True)
+    bd = ix_sub.add_parser("build", help="build an index over every vector of a file and save it (.npz)",
+                           description="Build an HNSW or IVF index over the rows of VECTORS; ids are row numbers.")
+    _vector_file_options(bd)
+    bd.add_argument("-o", "--output", required=True, metavar="INDEX", help="where to save the index (.npz)")
+    bd.add_argument("--kind", choices=("hnsw", "ivf"), default="hnsw", help="index type (default: %(default)s)")
+    bd.add_argument("--metric", choices=("cosine", "dot", "euclidean"), default="cosine",
+                    help="similarity (default: %(default)s)")
+    bd.add_argument("--M", type=positive_int, default=16, help="HNSW: links per node (default: %(default)s)")
+    bd.add_argument("--ef-construction", type=positive_int, default=200,
+                    help="HNSW: candidates while building (default: %(default)s)")
+    bd.add_argument("--ef", type=positive_int, default=64, help="HNSW: default candidates while searching "
+                                                                 "(default: %(default)s)")
+    bd.add_argument("--nlist", type=positive_int, default=256, help="IVF: k-means cells (default: %(default)s)")
+    bd.add_argument("--nprobe", type=positive_int, default=8, help="IVF: default cells scanned per query "
+                                                                   "(default: %(default)s)")
+    bd.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: %(default)s)")
+    bd.set_defaults(func=_index_build)
+    se = ix_sub.add_parser("search", help="nearest neighbours of words, from a saved index",
+                           description="Search INDEX (built from VECTORS) for the neighbours of each WORD.")
+    se.add_argument("index", metavar="INDEX", help="an index saved by 'minembed index build'")
+    _vector_file_options(se)
+    se.add_argument("words", metavar="WORD", nargs="+", help="the words whose neighbours to list")
+    se.add_argument("-k", type=positive_int, default=10, help="how many per word (default: %(default)s)")
+    se.add_argument("--ef", type=positive_int, default=None, help="HNSW: candidates (default: the index's)")
+    se.add_argument("--nprobe", type=positive_int, default=None, help="IVF: cells scanned (default: the index's)")
+    se.set_defaults(func=_index_search)
     return parser
 
 

@@ -159,3 +159,16 @@ def need(arrays: dict, path, name: str, dtype, ndim: int) -> np.ndarray:
         raise ValueError(f"{path}: the entry {name!r} should be {ndim}-D {np.dtype(dtype)}, "
                          f"got {arr.ndim}-D {arr.dtype}")
     return arr if arr.ndim == 0 else np.ascontiguousarray(arr)
+
+
+def load_index(path):
+    """An :class:`~minembed.space.HNSWIndex` or :class:`~minembed.space.IVFIndex` from its file, whichever it is."""
+    from .hnsw import HNSWIndex
+    from .ivf import IVFIndex
+
+    arrays = load_npz(path)
+    fmt = str(arrays["format"]) if "format" in arrays else ""
+    kinds = {f"minembed.{cls.KIND}": cls for cls in (HNSWIndex, IVFIndex)}
+    if fmt not in kinds:
+        raise ValueError(f"{path} is not a minembed HNSWIndex or IVFIndex file")
+    return kinds[fmt].load(path)
