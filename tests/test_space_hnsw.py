@@ -224,3 +224,17 @@ def test_bad_input_is_refused_naming_the_problem():
         HNSWIndex(M=1)
     with pytest.raises(ValueError, match="the index is empty"):
         HNSWIndex().search(x[0], 1)
+
+
+def test_layers_can_be_looked_at():
+    x, _ = clustered(400, 2, 4, seed=9)
+    index = HNSWIndex(x, metric="euclidean", M=4, ef_construction=20, ids=np.arange(400) + 1000)
+    ids0, links0 = index.layer(0)
+    assert ids0.size == 400 and links0.shape[1] == 2 and np.isin(links0, ids0).all()
+    assert links0.shape[0] == index._count0[:400].sum()
+    top_ids, _ = index.layer(index.max_level)
+    assert top_ids.size >= 1 and np.isin(top_ids, ids0).all()
+    ids1, links1 = index.layer(1)
+    assert np.isin(links1, ids1).all() and ids1.size < ids0.size   # upper layers are sparser
+    with pytest.raises(ValueError, match="level"):
+        index.layer(index.max_level + 1)

@@ -139,6 +139,23 @@ class HNSWIndex:
         return (f"HNSWIndex({len(self)} items, dim={self.dim}, metric={self.metric!r}, M={self.M}, "
                 f"ef_construction={self.ef_construction}, ef={self.ef}, levels={self.max_level + 1})")
 
+    def layer(self, level: int) -> tuple[np.ndarray, np.ndarray]:
+        """The graph of one layer, for looking at it: ``(ids, links)`` -- the ids of the items on that layer
+        (level >= ``level``; deleted ones included, they still route) and their links as (E, 2) id pairs
+        (``links[e] = (a, b)``: a links to b; links are directed, usually both ways)."""
+        level = check_count(level, "level", 0, max(self.max_level, 0), f"the top level {self.max_level}")
+        nodes = np.flatnonzero(self._levels[:self._n] >= level)
+        pairs = []
+        for node in nodes.tolist():
+            if level == 0:
+                row = self._links0[node, :self._count0[node]]
+            else:
+                r = self._upper_ptr[node] + level - 1
+                row = self._links_up[r, :self._count_up[r]]
+            pairs.extend((node, int(nb)) for nb in row)
+        links = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+        return self._labels[nodes].copy(), self._labels[links] if links.size else links
+
     def _grow(self, n_more: int, rows_more: int) -> None:
         need_cap, cap = self._n + n_more, self._data.shape[0]
         if need_cap > cap:
