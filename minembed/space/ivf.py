@@ -51,17 +51,18 @@ class IVFIndex:
 
     Args:
         vectors: (N, D): when given, the index is trained on them and they are added (ids 0..N-1 or ``ids``).
-        nlist: number of cells (k-means centroids). nprobe: default cells scanned per query.
+        nlist: number of cells (k-means centroids). nprobe: default cells scanned per query (8, or nlist if fewer).
         metric: ``"cosine"`` (default), ``"dot"`` / ``"ip"``, ``"euclidean"`` / ``"l2"``.
         seed: k-means initialisation and the training sample. max_iter: k-means iterations.
     """
 
     KIND, VERSION = "IVFIndex", 1
 
-    def __init__(self, vectors=None, nlist: int = 256, metric: str = "cosine", nprobe: int = 8, seed: int = 0,
+    def __init__(self, vectors=None, nlist: int = 256, metric: str = "cosine", nprobe: int | None = None, seed: int = 0,
                  max_iter: int = 20, ids=None):
         self.metric = check_metric(metric)
         self.nlist = check_count(nlist, "nlist", 1)
+        nprobe = min(8, self.nlist) if nprobe is None else nprobe
         self.nprobe = check_count(nprobe, "nprobe", 1, self.nlist, f"nlist={self.nlist}")
         self.seed = check_count(seed, "seed", 0)
         self.max_iter = check_count(max_iter, "max_iter", 1)
