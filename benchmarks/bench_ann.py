@@ -89,8 +89,7 @@ def _build(lib, kind, x, threads, seed):
     index.cp.niter = 20
     index.cp.seed = seed
     index.train(x)
-    index.add(x)
-    index.quantizer_keep = quantizer  # keep the quantizer alive with the index
+    index.add(x)  # (faiss's Python wrapper keeps a reference to the quantizer)
     return index
 
 
