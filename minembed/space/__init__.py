@@ -26,6 +26,6 @@ from .ivf import IVFIndex
 from .search import ExactIndex, analogy, nearest_neighbors, topk
 from .vectors import KeyedVectors, WordVectors
 
-__all__ = ["KeyedVectors", "WordVectors", "ExactIndex", "HNSWIndex", "IVFIndex", "load_index", "topk", "analogy", "nearest_neighbors",
-           "search", "vectors", "evaluate", "formats", "maps", "ranking", "hnsw", "ivf", "ann",
+__all__ = ["KeyedVectors", "WordVectors", "ExactIndex", "HNSWIndex", "IVFIndex", "load_index", "topk", "analogy",
+           "nearest_neighbors", "search", "vectors", "evaluate", "formats", "maps", "ranking", "hnsw", "ivf", "ann",
            "KMeans", "cluster", "cluster_metrics"]
