@@ -31,6 +31,15 @@ Out-of-range scores: sigma is read from a table over ``[-6, 6]`` (linear interpo
 (sigma taken as exactly 1 or 0, so a confidently wrong score still gets the full gradient);
 gensim instead *skips* such targets. The loss is computed exactly there (``softplus``).
 
+Subword bags (fastText): the input side can be a *bag* of rows instead of one. With bags, word
+``w``'s input vector is the mean of ``syn0`` over the rows ``sub_ids[sub_offsets[w]:sub_offsets[w + 1]]``
+(fastText: the word's own row, then one bucket row per character n-gram), and the gradient ``e``
+is added to every row of the bag (not divided by its size, as fastText does). CBOW takes the mean
+over *all* rows of all context bags. word2vec is the case where every bag is the word's own row
+(the default, ``sub_offsets`` empty): then the arithmetic is exactly word2vec's, bit for bit.
+fastText's own loop lets the centre's bag predict each context word; this one keeps word2vec.c's
+order (the context's bag predicts the centre), the same set of pairs over a corpus.
+
 Noise words are drawn from unigram counts raised to ``ns_exponent`` (0.75) with a cumulative
 table and a binary search (gensim's method; word2vec.c uses a 1e8-entry lookup table). A noise
 word equal to the centre word is skipped.
@@ -212,8 +221,10 @@ class SGNSJob(NamedTuple):
     Parameters, updated in place:
         syn0 (V, D) float32 input vectors;  syn1 (V-1, D) float32 hierarchical-softmax inner nodes
         ((0, D) when ``hs`` is off);  syn1neg (V, D) float32 negative-sampling output vectors
-        ((0, D) when ``negative`` is 0);  lockf (V,) float32: word w's input update is multiplied
-        by ``lockf[w]`` (gensim's ``vectors_lockf``; 1.0 trains normally, 0.0 freezes the row).
+        ((0, D) when ``negative`` is 0);  lockf (R,) float32: the input update of row r is multiplied
+        by ``lockf[r]`` (gensim's ``vectors_lockf``; 1.0 trains normally, 0.0 freezes the row).
+        Without bags ``syn0`` has one row per word (R = V); with bags it has R >= V rows
+        (fastText: V word rows, then the n-gram buckets).
     Tables (built once per vocabulary by the functions above):
         keep (V,) int64 from :func:`keep_thresholds`;  cum (V,) int64 from :func:`cum_table` and
         guide from :func:`guide_table` (noise words);  codes (V, L) uint8, points (V, L) int32 and
@@ -223,6 +234,10 @@ class SGNSJob(NamedTuple):
         shrink_windows (True: each centre draws its window size in 1..window; False: always window);
         the learning rate falls linearly from alpha0 to alpha1 over ``total_words`` words, and this
         block starts ``done_before`` words into that schedule.
+    Subword bags (optional, last so word2vec's jobs need not name them):
+        sub_offsets (V+1,) int64 and sub_ids (M,) int32 in [0, R): word w's input rows are
+        ``sub_ids[sub_offsets[w]:sub_offsets[w + 1]]`` (at least one each). Empty (the default):
+        every word is its own row (word2vec).
     """
 
     ids: np.ndarray
@@ -251,6 +266,8 @@ class SGNSJob(NamedTuple):
     alpha1: float
     done_before: float
     total_words: float
+    sub_offsets: np.ndarray = np.zeros(0, dtype=np.int64)
+    sub_ids: np.ndarray = np.zeros(0, dtype=np.int32)
 
     def __repr__(self) -> str:
         parts = []
@@ -310,6 +327,13 @@ def _train_example_reference(job: SGNSJob, h, center, alpha, rand):
     return loss, e
 
 
+def _bag_reference(job: SGNSJob, w: int) -> list[int]:
+    """The input rows of word ``w``: its bag, or ``[w]`` when the job has no bags (word2vec)."""
+    if len(job.sub_offsets) == 0:
+        return [w]
+    return [int(r) for r in job.sub_ids[job.sub_offsets[w]:job.sub_offsets[w + 1]]]
+
+
 def train_chunks_reference(job: SGNSJob, first: int = 0, stop: int | None = None, progress=None) -> tuple[float, int]:
     """Train on chunks ``first:stop`` one after another: the readable definition of the kernel.
 
@@ -334,21 +358,29 @@ def train_chunks_reference(job: SGNSJob, first: int = 0, stop: int | None = None
             for i, center in enumerate(sent):
                 reach = window - next(rand) % window if job.shrink_windows else window  # 1..window each side
                 context = sent[max(0, i - reach):i] + sent[i + 1:i + reach + 1]
-                if job.sg:  # each context word's input vector predicts the centre
+                if job.sg:  # each context word's input vector (its bag's mean) predicts the centre
                     for ctx in context:
-                        example_loss, e = _train_example_reference(job, syn0[ctx].copy(), center, alpha, rand)
-                        syn0[ctx] += job.lockf[ctx] * e
+                        rows = _bag_reference(job, ctx)
+                        h = syn0[rows[0]].copy()
+                        for r in rows[1:]:
+                            h += syn0[r]
+                        if len(rows) > 1:
+                            h *= np.float32(1.0 / len(rows))
+                        example_loss, e = _train_example_reference(job, h, center, alpha, rand)
+                        for r in rows:  # every row of the bag takes all of e
+                            syn0[r] += job.lockf[r] * e
                         loss += example_loss
                         examples += 1
-                elif context:  # CBOW: the sum (or mean) of the context vectors predicts the centre
+                elif context:  # CBOW: the sum (or mean) of every context row predicts the centre
+                    rows = [r for ctx in context for r in _bag_reference(job, ctx)]
                     h = np.zeros(syn0.shape[1], dtype=syn0.dtype)
-                    for ctx in context:
-                        h += syn0[ctx]
+                    for r in rows:
+                        h += syn0[r]
                     if job.cbow_mean:
-                        h *= np.float32(1.0 / len(context))
+                        h *= np.float32(1.0 / len(rows))
                     example_loss, e = _train_example_reference(job, h, center, alpha, rand)
-                    for ctx in context:  # every context word takes all of e
-                        syn0[ctx] += job.lockf[ctx] * e
+                    for r in rows:  # every context row takes all of e
+                        syn0[r] += job.lockf[r] * e
                     loss += example_loss
                     examples += 1
         words_done += int(job.offsets[job.bounds[c + 1]] - job.offsets[job.bounds[c]])
@@ -438,6 +470,7 @@ def _train_chunks(job, first, stop, step, progress, slot):
     sg, cbow_mean, hs, negative = job.sg, job.cbow_mean, job.hs, job.negative
     window, shrink = job.window, job.shrink_windows
     alpha0, alpha1, done_before, total_words = job.alpha0, job.alpha1, job.done_before, job.total_words
+    sub_offsets, sub_ids = job.sub_offsets, job.sub_ids  # always filled in by _checked (word2vec: w -> [w])
     dim = syn0.shape[1]
     max_len = 1
     for s in range(offsets.shape[0] - 1):
@@ -479,16 +512,28 @@ def _train_chunks(job, first, stop, step, progress, slot):
                         if j == i:
                             continue
                         ctx = sent[j]
+                        b0, b1 = sub_offsets[ctx], sub_offsets[ctx + 1]
+                        r = sub_ids[b0]
                         for d in range(dim):
-                            h[d] = syn0[ctx, d]
+                            h[d] = syn0[r, d]
                             e[d] = 0.0
+                        if b1 - b0 > 1:  # a bag (fastText): the mean of its rows
+                            for q in range(b0 + 1, b1):
+                                r = sub_ids[q]
+                                for d in range(dim):
+                                    h[d] += syn0[r, d]
+                            inv = np.float32(1.0 / (b1 - b0))
+                            for d in range(dim):
+                                h[d] *= inv
                         lo_, state = _output_layer(h, e, center, syn1, syn1neg, hs, negative, cum, guide, gshift,
                                                    codes, points, lengths, alpha, sig, nlogsig, state)
                         loss += lo_
                         examples += 1
-                        lk = lockf[ctx]
-                        for d in range(dim):
-                            syn0[ctx, d] += lk * e[d]
+                        for q in range(b0, b1):
+                            r = sub_ids[q]
+                            lk = lockf[r]
+                            for d in range(dim):
+                                syn0[r, d] += lk * e[d]
                 else:
                     count = hi - lo - 1
                     if count <= 0:
@@ -496,13 +541,17 @@ def _train_chunks(job, first, stop, step, progress, slot):
                     for d in range(dim):
                         h[d] = 0.0
                         e[d] = 0.0
+                    n_rows = 0
                     for j in range(lo, hi):
                         if j != i:
                             ctx = sent[j]
-                            for d in range(dim):
-                                h[d] += syn0[ctx, d]
+                            for q in range(sub_offsets[ctx], sub_offsets[ctx + 1]):
+                                r = sub_ids[q]
+                                n_rows += 1
+                                for d in range(dim):
+                                    h[d] += syn0[r, d]
                     if cbow_mean:
-                        inv = np.float32(1.0 / count)
+                        inv = np.float32(1.0 / n_rows)
                         for d in range(dim):
                             h[d] *= inv
                     lo_, state = _output_layer(h, e, center, syn1, syn1neg, hs, negative, cum, guide, gshift,
@@ -512,9 +561,11 @@ def _train_chunks(job, first, stop, step, progress, slot):
                     for j in range(lo, hi):
                         if j != i:
                             ctx = sent[j]
-                            lk = lockf[ctx]
-                            for d in range(dim):
-                                syn0[ctx, d] += lk * e[d]
+                            for q in range(sub_offsets[ctx], sub_offsets[ctx + 1]):
+                                r = sub_ids[q]
+                                lk = lockf[r]
+                                for d in range(dim):
+                                    syn0[r, d] += lk * e[d]
         words_done += offsets[bounds[c + 1]] - offsets[bounds[c]]
         progress[slot] = words_done
     return loss, examples
@@ -538,15 +589,31 @@ def _checked(job: SGNSJob) -> SGNSJob:
     ids, offsets, bounds, seeds = job.ids, job.offsets, job.bounds, job.seeds
     syn0, syn1, syn1neg = job.syn0, job.syn1, job.syn1neg
     hs, negative, window = bool(job.hs), int(job.negative), int(job.window)
-    v, dim = syn0.shape
+    rows, dim = syn0.shape
+    sub_offsets, sub_ids = job.sub_offsets, job.sub_ids
+    if not isinstance(sub_offsets, np.ndarray) or not isinstance(sub_ids, np.ndarray):
+        raise TypeError("sub_offsets and sub_ids must be numpy arrays")
+    if len(sub_offsets) == 0:  # word2vec: every word is its own input row
+        v = rows
+        sub_offsets, sub_ids = np.arange(v + 1, dtype=np.int64), np.arange(v, dtype=np.int32)
+    else:
+        v = len(sub_offsets) - 1
+        if sub_offsets.dtype != np.int64 or sub_ids.dtype != np.int32 or sub_ids.ndim != 1:
+            raise TypeError("sub_offsets must be int64 and sub_ids int32 (1-D)")
+        if sub_offsets[0] != 0 or sub_offsets[-1] != len(sub_ids) or np.any(np.diff(sub_offsets) < 1):
+            raise ValueError("sub_offsets must rise from 0 to len(sub_ids) with at least one row per word")
+        if sub_ids.size and (sub_ids.min() < 0 or sub_ids.max() >= rows):
+            raise IndexError(f"sub_ids must be rows of syn0 in [0, {rows}), got {sub_ids.min()}..{sub_ids.max()}")
+        sub_offsets, sub_ids = np.ascontiguousarray(sub_offsets), np.ascontiguousarray(sub_ids)
     for name, a in (("syn0", syn0), ("syn1", syn1), ("syn1neg", syn1neg)):
         if a.dtype != np.float32 or a.ndim != 2 or a.shape[1] != dim or not a.flags.c_contiguous:
             raise ValueError(f"{name} must be a C-contiguous float32 (rows, {dim}) array, got {a.dtype} {a.shape}")
     if (negative > 0 and syn1neg.shape[0] != v) or (hs and syn1.shape[0] < v - 1):
         raise ValueError("output tables are too small for the vocabulary")
     lockf = job.lockf
-    if lockf.dtype != np.float32 or lockf.shape != (v,) or not lockf.flags.c_contiguous:
-        raise ValueError(f"lockf must be a contiguous float32 array of shape ({v},), got {lockf.dtype} {lockf.shape}")
+    if lockf.dtype != np.float32 or lockf.shape != (rows,) or not lockf.flags.c_contiguous:
+        raise ValueError(f"lockf must be a contiguous float32 array of shape ({rows},), got {lockf.dtype} "
+                         f"{lockf.shape}")
     if ids.dtype != np.int32 or offsets.dtype != np.int64 or bounds.dtype != np.int64 or seeds.dtype != np.uint64:
         raise TypeError("ids int32, offsets int64, bounds int64 and seeds uint64 are required")
     if ids.size and (ids.min() < 0 or ids.max() >= v):
@@ -575,7 +642,8 @@ def _checked(job: SGNSJob) -> SGNSJob:
         raise ValueError("Huffman codes/points do not match the vocabulary")
     if not hs:  # the kernel never reads them; keep the types fixed for the compiled signature
         codes, points, lengths = codes[:0], points[:0], lengths[:0]
-    return job._replace(codes=codes, points=points, lengths=lengths, sg=bool(job.sg), cbow_mean=bool(job.cbow_mean),
+    return job._replace(codes=codes, points=points, lengths=lengths, sub_offsets=sub_offsets, sub_ids=sub_ids,
+                        sg=bool(job.sg), cbow_mean=bool(job.cbow_mean),
                         hs=hs, negative=negative, window=window, shrink_windows=bool(job.shrink_windows),
                         alpha0=float(job.alpha0), alpha1=float(job.alpha1),
                         done_before=float(job.done_before), total_words=float(job.total_words))

@@ -4,6 +4,7 @@ Producers (``minembed.text``, ``minembed.vision``, ...) train models and hand ov
 package searches, compares, scores, stores and draws them:
 
 * :mod:`~minembed.space.vectors` — :class:`KeyedVectors`: keys (words, item ids, image ids) -> rows.
+* :mod:`~minembed.space.subwords` — :class:`FastTextKeyedVectors`: vectors for unseen words from n-grams.
 * :mod:`~minembed.space.search` — exact top-k, :class:`ExactIndex`, analogies (3CosAdd, 3CosMul).
 * :mod:`~minembed.space.hnsw` — :class:`HNSWIndex`, approximate search on a layered graph.
 * :mod:`~minembed.space.ivf` — :class:`IVFIndex`, approximate search in k-means cells (inverted lists).
@@ -18,14 +19,16 @@ package searches, compares, scores, stores and draws them:
 It imports only ``minembed.kernels``, ``minembed.io``, ``minembed.progress`` and ``minembed.rng``
 (a test reads the imports), so any producer can use it and it never depends on one.
 """
-from . import ann, cluster, cluster_metrics, evaluate, formats, hnsw, ivf, maps, ranking, search, vectors
+from . import ann, cluster, cluster_metrics, evaluate, formats, hnsw, ivf, maps, ranking, search, subwords, vectors
 from .ann import load_index
 from .cluster import KMeans
 from .hnsw import HNSWIndex
 from .ivf import IVFIndex
 from .search import ExactIndex, analogy, nearest_neighbors, topk
+from .subwords import FastTextKeyedVectors
 from .vectors import KeyedVectors, WordVectors
 
 __all__ = ["KeyedVectors", "WordVectors", "ExactIndex", "HNSWIndex", "IVFIndex", "load_index", "topk", "analogy",
            "nearest_neighbors", "search", "vectors", "evaluate", "formats", "maps", "ranking", "hnsw", "ivf", "ann",
            "KMeans", "cluster", "cluster_metrics"]
+__all__ += ["FastTextKeyedVectors", "subwords"]

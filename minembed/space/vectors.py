@@ -243,12 +243,13 @@ class KeyedVectors:
         for key, w in zip(keys, weights, strict=True):
             if isinstance(key, np.ndarray):
                 v = self._term_vector(key, normalize_vectors=False)
-            elif key in self:  # stored, or (in a subclass) buildable by vector_for_unseen
-                v = self.get_vector(key, norm=pre_normalize)
-            elif ignore_missing:
-                continue
             else:
-                raise self._missing(key)
+                try:  # stored, or (in a subclass such as fastText's) built by vector_for_unseen
+                    v = self.get_vector(key, norm=pre_normalize)
+                except KeyError:
+                    if ignore_missing:
+                        continue
+                    raise
             total += w * v
             weight += abs(w)
         if weight == 0:

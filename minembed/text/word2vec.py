@@ -291,15 +291,33 @@ class Word2Vec:
             self.codes, self.points, self.code_lengths = (np.zeros((0, 1), np.uint8), np.zeros((0, 1), np.int32),
                                                           np.zeros(0, np.int32))
 
+    # ----------------------------------------------- hooks a subclass with other input rows overrides (FastText)
+    def _input_rows(self, v: int) -> int:
+        """Rows of the input table for a vocabulary of ``v`` words: one per word."""
+        return v
+
+    def _input_table(self) -> np.ndarray:
+        """The (rows, D) float32 table the kernel trains on the input side: here ``wv.vectors``."""
+        return self.wv.vectors
+
+    def _bags(self) -> tuple[np.ndarray, np.ndarray]:
+        """Input rows of each word for :class:`~minembed.kernels.sgns.SGNSJob`: none (each word is its own row)."""
+        return np.zeros(0, np.int64), np.zeros(0, np.int32)
+
+    def _set_vectors(self, words, vectors, counts, lockf) -> None:
+        """Adopt an input table read by :meth:`load`."""
+        self.wv = WordVectors(words, vectors, counts=counts)
+        self.wv.vectors_lockf = lockf
+
     def _lockf_table(self) -> np.ndarray:
-        """``wv.vectors_lockf`` checked and as (V,) float32 (a single entry applies to every word)."""
-        v = len(self.vocab)
+        """``wv.vectors_lockf`` checked and as (rows,) float32 (a single entry applies to every row)."""
+        v = self._input_rows(len(self.vocab))
         lockf = getattr(self.wv, "vectors_lockf", None)
         if lockf is None:
             raise ValueError("wv.vectors_lockf was removed: set it to np.ones(len(model.wv), np.float32)")
         lockf = np.asarray(lockf)
         if lockf.ndim != 1 or len(lockf) not in (1, v) or not np.issubdtype(lockf.dtype, np.number):
-            raise ValueError(f"wv.vectors_lockf must be 1-D numbers of length 1 or {v} (one per word), "
+            raise ValueError(f"wv.vectors_lockf must be 1-D numbers of length 1 or {v} (one per input row), "
                              f"got {lockf.dtype} {lockf.shape}")
         if not np.isfinite(lockf).all():
             bad = int(np.flatnonzero(~np.isfinite(lockf))[0])
@@ -403,6 +421,7 @@ class Word2Vec:
         call. Returns (loss sum, examples)."""
         n_words, offsets = encoded.n_ids, encoded.offsets
         loss_sum, examples, shown = 0.0, 0, 0
+        sub_offsets, sub_ids = self._bags()
         for c0, c1 in _blocks(offsets, bounds, BLOCK_WORDS if encoded.on_disk else n_words):
             s0, s1 = bounds[c0], bounds[c1]
             w0, w1 = int(offsets[s0]), int(offsets[s1])
@@ -411,11 +430,11 @@ class Word2Vec:
             # sees each word at its true position through done_before + w0
             job = sgns.SGNSJob(
                 ids=encoded.read(w0, w1), offsets=offsets[s0:s1 + 1] - w0, bounds=bounds[c0:c1 + 1] - s0,
-                seeds=seeds[c0:c1], syn0=self.wv.vectors, syn1=self.syn1, syn1neg=self.syn1neg, lockf=lockf,
+                seeds=seeds[c0:c1], syn0=self._input_table(), syn1=self.syn1, syn1neg=self.syn1neg, lockf=lockf,
                 keep=self.keep, cum=self.cum_table, guide=self.guide, codes=self.codes, points=self.points,
                 lengths=self.code_lengths, sig=sig, nlogsig=nlogsig, sg=self.sg, cbow_mean=self.cbow_mean, hs=self.hs,
                 negative=self.negative, window=self.window, shrink_windows=self.shrink_windows, alpha0=a0, alpha1=a1,
-                done_before=done_before + w0, total_words=total)
+                done_before=done_before + w0, total_words=total, sub_offsets=sub_offsets, sub_ids=sub_ids)
 
             def call(job=job, progress=progress):
                 return sgns.train_chunks(job, workers=self.workers, progress=progress)
@@ -504,6 +523,7 @@ class Word2Vec:
         return [(self.vocab.words[i], float(prob[i])) for i in order]
 
     # ------------------------------------------------------------------ saving
+    _FORMAT = "minembed.Word2Vec"
     _SETTINGS = ("vector_size", "alpha", "window", "min_count", "max_vocab_size", "sample", "seed", "workers",
                  "min_alpha", "sg", "hs", "negative", "ns_exponent", "cbow_mean", "epochs", "progress",
                  "implementation", "max_final_vocab", "shrink_windows")
@@ -520,12 +540,12 @@ class Word2Vec:
         """
         if self.vocab is None:
             raise ValueError("nothing to save: the model has no vocabulary yet (call build_vocab())")
-        meta = {"format": "minembed.Word2Vec", "version": 1, "words": self.vocab.words,
+        meta = {"format": self._FORMAT, "version": 1, "words": self.vocab.words,
                 "settings": {k: getattr(self, k) for k in self._SETTINGS},
                 "state": {"epochs_done": self._epochs_done, "corpus_count": self.corpus_count,
                           "corpus_total_words": self.corpus_total_words,
                           "train_words_per_second": self.train_words_per_second}}
-        save_npz(path, meta=np.array(json.dumps(meta)), vectors=self.wv.vectors, syn1neg=self.syn1neg,
+        save_npz(path, meta=np.array(json.dumps(meta)), vectors=self._input_table(), syn1neg=self.syn1neg,
                  syn1=self.syn1, counts=self.vocab.counts, keep=self.keep,
                  vectors_lockf=np.asarray(self.wv.vectors_lockf, dtype=np.float32),
                  loss_history=np.array(self.loss_history, dtype=np.float64),
@@ -541,20 +561,21 @@ class Word2Vec:
         arrays = load_npz(path)  # ValueError naming the file if it is not an .npz
         try:
             meta = json.loads(str(arrays["meta"][()]))
-            if not isinstance(meta, dict) or meta.get("format") != "minembed.Word2Vec" or meta.get("version") != 1:
-                raise ValueError("its header is not a version-1 minembed.Word2Vec header")
+            if not isinstance(meta, dict) or meta.get("format") != cls._FORMAT or meta.get("version") != 1:
+                raise ValueError(f"its header is not a version-1 {cls._FORMAT} header")
             settings, state, words = meta["settings"], meta["state"], meta["words"]
             model = cls(**{k: settings[k] for k in cls._SETTINGS})
             v, d = len(words), model.vector_size
             counts = _saved(arrays, "counts", np.int64, (v,))
             vocab = Vocab(words, counts)
-            vectors = _saved(arrays, "vectors", np.float32, (v, d))
+            rows = model._input_rows(v)
+            vectors = _saved(arrays, "vectors", np.float32, (rows, d))
             syn1neg = _saved(arrays, "syn1neg", np.float32, (v if model.negative else 0, d))
             syn1 = _saved(arrays, "syn1", np.float32, (max(v - 1, 1) if model.hs else 0, d))
             keep = _saved(arrays, "keep", np.int64, (v,))
             lockf = arrays.get("vectors_lockf")
-            if lockf is None or lockf.dtype != np.float32 or lockf.shape not in ((v,), (1,)):
-                raise ValueError(f"vectors_lockf must be float32 of shape ({v},) or (1,)")
+            if lockf is None or lockf.dtype != np.float32 or lockf.shape not in ((rows,), (1,)):
+                raise ValueError(f"vectors_lockf must be float32 of shape ({rows},) or (1,)")
             histories = {k: _saved(arrays, k, np.float64, None) for k in ("loss_history", "epoch_loss_sums",
                                                                            "epoch_times")}
             if (counts < 1).any() or (keep < 0).any() or (keep > 2**31).any():
@@ -565,10 +586,9 @@ class Word2Vec:
             epochs_done = state["epochs_done"]
             _check_int("epochs_done", epochs_done, 0)
         except (KeyError, TypeError, ValueError, json.JSONDecodeError) as err:
-            raise ValueError(f"{path} is not a readable minembed Word2Vec file: {err}") from None
+            raise ValueError(f"{path} is not a readable minembed {cls.__name__} file: {err}") from None
         model.vocab, model.keep = vocab, keep
-        model.wv = WordVectors(words, vectors, counts=counts)
-        model.wv.vectors_lockf = lockf
+        model._set_vectors(words, vectors, counts, lockf)
         model.syn1neg, model.syn1 = syn1neg, syn1
         model._setup_tables()
         model._epochs_done = int(epochs_done)
