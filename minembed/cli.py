@@ -44,6 +44,7 @@ def _load_vectors(args: argparse.Namespace):
     """The vectors file ``args.vectors``: ``.npz`` (WordVectors.save), else word2vec format, binary or
     text and with or without a header as its content says, unless ``--binary`` / ``--text`` /
     ``--no-header`` says otherwise."""
+    from .space.subwords import FastTextKeyedVectors, is_fasttext_file
     from .text import WordVectors
 
     path = Path(args.vectors)
@@ -53,6 +54,8 @@ def _load_vectors(args: argparse.Namespace):
         if args.binary is not None or args.no_header:
             raise ValueError(f"{path} is a minembed .npz file: --binary, --text and --no-header are for "
                              "word2vec-format files")
+        if is_fasttext_file(path):  # `minembed fasttext train -o x.npz`: keeps the n-grams, answers unseen words
+            return FastTextKeyedVectors.load(path)
         return WordVectors.load(path)
     return WordVectors.load_word2vec_format(path, binary=args.binary, no_header=True if args.no_header else None)
 
@@ -119,6 +122,33 @@ def _glove_train(args: argparse.Namespace) -> int:
     costs = ", ".join(f"{x:.4f}" for x in model.loss_history)
     print(f"{len(model.wv)} words x {model.vector_size} dims, {len(model.cooccurrence):,} co-occurring pairs "
           f"(counted in {model.count_seconds:.1f} s), cost per iteration: {costs}; saved to {out}")
+    return 0
+
+
+def _fasttext_train(args: argparse.Namespace) -> int:
+    from .datasets import load_corpus
+    from .text import FastText, tokenize
+
+    out = Path(args.output)
+    if out.suffix == ".bin":
+        raise ValueError(f"{out}: minembed does not write Facebook's .bin models; use .npz (minembed, keeps the "
+                         "n-grams: neighbors/analogy/evaluate then answer unseen words) or .vec (text, vocabulary "
+                         "only)")
+    _check_output(out)
+    corpus = load_corpus(args.corpus, tokenizer=tokenize if args.tokenize else None, lowercase=args.lowercase)
+    model = FastText(vector_size=args.dim, window=args.window, min_count=args.min_count, sample=args.sample,
+                     sg=args.sg, hs=int(args.hs), negative=args.negative, epochs=args.epochs, workers=args.workers,
+                     seed=args.seed, alpha=args.alpha, min_n=args.min_n, max_n=args.max_n, bucket=args.bucket,
+                     progress=not args.quiet)
+    model.build_vocab(corpus_file=corpus)
+    model.train()
+    if out.suffix == ".npz":
+        model.wv.save(out)
+    else:
+        model.wv.save_word2vec_format(out, binary=False)
+    losses = ", ".join(f"{x:.4f}" for x in model.loss_history)
+    print(f"{len(model.wv)} words x {model.vector_size} dims + {model.syn0.shape[0] - len(model.wv):,} n-gram "
+          f"buckets, {model.train_words_per_second:,.0f} words/s, loss per epoch: {losses}; saved to {out}")
     return 0
 
 
@@ -223,19 +253,8 @@ def _vector_file_options(p: argparse.ArgumentParser) -> None:
                         "a first line of exactly two integers is a header)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="minembed", description="Embeddings from scratch: library and course.")
-    parser.add_argument("--version", action="version", version=f"minembed {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    demo = sub.add_parser("demo", help="train small real models on the bundled data and save plots")
-    demo.add_argument("--out", default="minembed-demo", help="folder for the plots (default: %(default)s)")
-    demo.add_argument("--quick", action="store_true", help="shorter training (used by the tests)")
-    demo.set_defaults(func=_demo)
-    w2v = sub.add_parser("word2vec", help="train word vectors (skip-gram or CBOW)")
-    w2v_sub = w2v.add_subparsers(dest="w2v_command", metavar="ACTION", required=True)
-    tr = w2v_sub.add_parser("train", help="train on a corpus and save the vectors",
-                            description="Train word2vec on CORPUS and save the vectors: .bin = binary word2vec "
-                                        "format, .npz = minembed, else text.")
+def _training_options(tr: argparse.ArgumentParser) -> None:
+    """The options `word2vec train` and `fasttext train` share."""
     tr.add_argument("corpus", metavar="CORPUS",
                     help="a text file, one sentence per line, tokens separated by whitespace (.gz allowed; lines "
                          "of more than 10,000 tokens are cut, as gensim does), or a bundled name such as 'sample'")
@@ -261,6 +280,22 @@ def build_parser() -> argparse.ArgumentParser:
                     help="threads; 1 is reproducible (default: %(default)s)")
     tr.add_argument("--seed", type=non_negative_int, default=1, help="random seed (default: %(default)s)")
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="minembed", description="Embeddings from scratch: library and course.")
+    parser.add_argument("--version", action="version", version=f"minembed {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    demo = sub.add_parser("demo", help="train small real models on the bundled data and save plots")
+    demo.add_argument("--out", default="minembed-demo", help="folder for the plots (default: %(default)s)")
+    demo.add_argument("--quick", action="store_true", help="shorter training (used by the tests)")
+    demo.set_defaults(func=_demo)
+    w2v = sub.add_parser("word2vec", help="train word vectors (skip-gram or CBOW)")
+    w2v_sub = w2v.add_subparsers(dest="w2v_command", metavar="ACTION", required=True)
+    tr = w2v_sub.add_parser("train", help="train on a corpus and save the vectors",
+                            description="Train word2vec on CORPUS and save the vectors: .bin = binary word2vec "
+                                        "format, .npz = minembed, else text.")
+    _training_options(tr)
     tr.set_defaults(func=_word2vec_train)
 
     gl = sub.add_parser("glove", help="train GloVe word vectors from co-occurrence counts")
@@ -293,6 +328,21 @@ def build_parser() -> argparse.ArgumentParser:
     gt.add_argument("--seed", type=non_negative_int, default=1, help="random seed (default: %(default)s)")
     gt.add_argument("--quiet", action="store_true", help="no progress bar")
     gt.set_defaults(func=_glove_train)
+
+    ft = sub.add_parser("fasttext", help="train word vectors from words and their character n-grams")
+    ft_sub = ft.add_subparsers(dest="ft_command", metavar="ACTION", required=True)
+    tf = ft_sub.add_parser("train", help="train on a corpus and save the vectors",
+                           description="Train fastText (word2vec over character n-grams) on CORPUS and save: "
+                                       ".npz = minembed with the n-grams (neighbors/analogy/evaluate then answer "
+                                       "words outside the vocabulary), else the .vec text format (vocabulary only).")
+    _training_options(tf)
+    tf.add_argument("--min-n", type=positive_int, default=3, help="shortest n-gram, '<' '>' included "
+                                                                   "(default: %(default)s)")
+    tf.add_argument("--max-n", type=non_negative_int, default=6, help="longest n-gram; 0 = no n-grams "
+                                                                       "(default: %(default)s)")
+    tf.add_argument("--bucket", type=positive_int, default=2_000_000,
+                    help="rows shared by the n-grams; memory = bucket x dim x 4 bytes (default: %(default)s)")
+    tf.set_defaults(func=_fasttext_train)
 
     nb = sub.add_parser("neighbors", help="nearest neighbours of a word")
     _vector_file_options(nb)
