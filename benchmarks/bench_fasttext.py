@@ -206,9 +206,9 @@ def side_oov(corpus, held_path, out, settings):
 def run_oov(args, corpus, n_tokens, tmp):
     import numpy as np
 
+    from minembed.datasets import load_corpus
     from minembed.space.vectors import KeyedVectors
     from minembed.text import Vocab
-    from minembed.datasets import load_corpus
 
     counts = Vocab.build(load_corpus(corpus), min_count=5)
     rng = np.random.default_rng(0)
