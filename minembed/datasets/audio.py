@@ -119,8 +119,7 @@ def samples_folder() -> Path | None:
     candidates = []
     if os.environ.get("MINEMBED_AUDIO_SAMPLES"):
         candidates.append(Path(os.environ["MINEMBED_AUDIO_SAMPLES"]))
-    for prefix in (Path.home() / ".cache" / "minembed", Path.cwd(), Path("/usr/local/lib"), Path("/usr/lib"),
-                   Path("/opt/minembed-audio")):
+    for prefix in (Path.home() / ".cache" / "minembed", Path.cwd(), Path("/usr/local/lib"), Path("/usr/lib")):
         candidates.append(prefix / "node_modules" / SAMPLES_PACKAGE / "samples")
     for c in candidates:
         if c.name != "samples" and (c / "samples").is_dir():
