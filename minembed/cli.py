@@ -398,6 +398,10 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--ef", type=positive_int, default=None, help="HNSW: candidates (default: the index's)")
     se.add_argument("--nprobe", type=positive_int, default=None, help="IVF: cells scanned (default: the index's)")
     se.set_defaults(func=_index_search)
+
+    from .cli_audio import add_parser as add_audio_parser
+
+    add_audio_parser(sub, positive_int, non_negative_int)
     return parser
 
 
