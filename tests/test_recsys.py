@@ -237,3 +237,21 @@ def test_failed_load_names_the_file_and_save_is_atomic(low_rank, tmp_path):
     with pytest.raises(ValueError, match="not fitted"):
         model.save(path)
     assert path.read_bytes() == before
+
+
+def test_als_gives_the_same_factors_for_any_number_of_workers(clusters):
+    train, _, _ = clusters
+    one = ImplicitALS(factors=6, iterations=3, workers=1).fit(train)
+    two = ImplicitALS(factors=6, iterations=3, workers=2).fit(train)
+    np.testing.assert_array_equal(one.item_factors, two.item_factors)  # each row's solve is independent
+    e1 = ExplicitALS(factors=3, iterations=2, workers=1).fit(train)
+    e2 = ExplicitALS(factors=3, iterations=2, workers=2).fit(train)
+    np.testing.assert_array_equal(e1.user_factors, e2.user_factors)
+
+
+def test_bpr_hogwild_workers_still_learn(clusters):
+    train, test, _ = clusters
+    model = BPR(factors=8, iterations=40, learning_rate=0.05, seed=0, workers=2).fit(train)
+    ours = R.ranking_metrics(model.recommend_all(10), test.user, test.item, 10)
+    pop = R.ranking_metrics(MostPopular().fit(train).recommend_all(10), test.user, test.item, 10)
+    assert ours["precision"] > 2.5 * pop["precision"]
