@@ -152,6 +152,39 @@ def _fasttext_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tokenizer_train(args: argparse.Namespace) -> int:
+    from .text import BPETokenizer
+
+    out = Path(args.output)
+    _check_output(out)
+    corpus = Path(args.corpus)
+    if not corpus.is_file():
+        raise FileNotFoundError(f"no corpus file at {str(corpus)!r}")
+    tok = BPETokenizer.train(corpus, args.vocab_size, special_tokens=args.special)
+    tok.save(out)
+    specials = ", ".join(f"{s}={i}" for s, i in tok.special_tokens.items()) or "none"
+    short = (f"; asked for {args.vocab_size}: the corpus has no pair left to merge"
+             if tok.vocab_size < args.vocab_size else "")
+    print(f"{tok.vocab_size} tokens (256 bytes + {len(tok.merges)} merges, special: {specials}){short}; saved to {out}")
+    return 0
+
+
+def _tokenizer_encode(args: argparse.Namespace) -> int:
+    from .text import BPETokenizer
+
+    tok = BPETokenizer.load(args.tokenizer)
+    if (args.text is None) == (args.file is None):
+        raise ValueError("give the text to encode, or --file PATH (one of them)")
+    text = args.text if args.text is not None else Path(args.file).read_text(encoding="utf-8")
+    ids = tok.encode(text, special=not args.no_special)
+    if args.tokens:
+        # one token per field: a space inside a token shown as U+2423, control characters escaped
+        print(" ".join(repr(tok.id_to_token(i))[1:-1].replace(" ", "\u2423") for i in ids.tolist()))
+    else:
+        print(" ".join(map(str, ids.tolist())))
+    return 0
+
+
 def _neighbors(args: argparse.Namespace) -> int:
     wv = _load_vectors(args)
     for word, score in wv.most_similar(args.word, topn=args.k):
@@ -343,6 +376,25 @@ def build_parser() -> argparse.ArgumentParser:
     tf.add_argument("--bucket", type=positive_int, default=2_000_000,
                     help="rows shared by the n-grams; memory = bucket x dim x 4 bytes (default: %(default)s)")
     tf.set_defaults(func=_fasttext_train)
+
+    tk = sub.add_parser("tokenizer", help="train a byte-level BPE tokenizer, encode text with one")
+    tk_sub = tk.add_subparsers(dest="tk_command", metavar="ACTION", required=True)
+    tt = tk_sub.add_parser("train", help="learn BPE merges from a text file and save them (JSON)",
+                           description="Learn a byte-level BPE vocabulary (GPT-2's pre-tokenization) from CORPUS.")
+    tt.add_argument("corpus", metavar="CORPUS", help="a UTF-8 text file, read whole")
+    tt.add_argument("-o", "--output", required=True, metavar="TOKENIZER", help="where to save it (.json)")
+    tt.add_argument("--vocab-size", type=_int_at_least(256), default=8000,
+                    help="256 bytes + merges + special tokens (default: %(default)s)")
+    tt.add_argument("--special", nargs="*", default=[], metavar="TOKEN",
+                    help="special tokens kept whole, e.g. [PAD] [CLS] [SEP] [MASK]; ids after the merges")
+    tt.set_defaults(func=_tokenizer_train)
+    te = tk_sub.add_parser("encode", help="print the ids (or tokens) of a text")
+    te.add_argument("tokenizer", metavar="TOKENIZER", help="a file saved by 'minembed tokenizer train'")
+    te.add_argument("text", metavar="TEXT", nargs="?", help="the text to encode (or --file)")
+    te.add_argument("--file", metavar="PATH", help="encode this UTF-8 file instead of TEXT")
+    te.add_argument("--tokens", action="store_true", help="print the tokens (a space shown as \u2423) instead of ids")
+    te.add_argument("--no-special", action="store_true", help="treat special-token strings as ordinary text")
+    te.set_defaults(func=_tokenizer_encode)
 
     nb = sub.add_parser("neighbors", help="nearest neighbours of a word")
     _vector_file_options(nb)
