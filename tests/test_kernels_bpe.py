@@ -26,7 +26,7 @@ def compiled_spans(docs):
     encoded = [d.encode() for d in docs]
     bounds = np.cumsum([0] + [len(e) for e in encoded]).astype(np.int64)
     data = np.frombuffer(b"".join(encoded), np.uint8)
-    starts, ends = k._pretokenize_ascii(data, bounds, bpe.ascii_classes())
+    starts, ends = k._pretokenize_ascii(data, bounds[:-1], bounds[1:], bpe.ascii_classes())
     raw = data.tobytes()
     return [raw[a:b].decode() for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
 
@@ -52,7 +52,10 @@ def test_pretokenize_spans_mixes_ascii_and_other_documents():
 
 def test_pretokenize_ascii_refuses_non_ascii_bytes():
     with pytest.raises(ValueError, match="ASCII"):
-        k.pretokenize_ascii(np.frombuffer("é".encode(), np.uint8), np.array([0, 2]), bpe.ascii_classes())
+        k.pretokenize_ascii(np.frombuffer("é".encode(), np.uint8), np.array([0]), np.array([2]), bpe.ascii_classes())
+    data = np.frombuffer("ab é cd".encode(), np.uint8)  # the non-ASCII bytes outside the documents: fine
+    starts, ends = k.pretokenize_ascii(data, np.array([0, 6]), np.array([3, 8]), bpe.ascii_classes())
+    assert list(zip(starts.tolist(), ends.tolist(), strict=True)) == [(0, 2), (2, 3), (6, 8)]
 
 
 def random_corpus(rng, n_words=3000, alphabet="abcde", zipf=1.3):

@@ -54,8 +54,8 @@ _EMPTY = np.int64(-1)
 
 # ----------------------------------------------------------------------------------------- pre-tokenizing
 @jit(nogil=True, cache=True)
-def _pretokenize_ascii(data, bounds, cls):
-    """Spans ``[start, end)`` of the GPT-2 pattern's matches in each document ``data[bounds[d]:bounds[d+1]]``.
+def _pretokenize_ascii(data, doc_start, doc_end, cls):
+    """Spans ``[start, end)`` of the GPT-2 pattern's matches in each document ``data[doc_start[d]:doc_end[d]]``.
 
     The pattern ``'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+`` as a
     state machine over ASCII bytes, ``cls`` giving each byte's class (letter, digit, space, other):
@@ -69,9 +69,9 @@ def _pretokenize_ascii(data, bounds, cls):
     starts = np.empty(data.shape[0] + 1, np.int64)
     ends = np.empty(data.shape[0] + 1, np.int64)
     k = 0
-    for d in range(bounds.shape[0] - 1):
-        i = bounds[d]
-        end = bounds[d + 1]
+    for d in range(doc_start.shape[0]):
+        i = doc_start[d]
+        end = doc_end[d]
         while i < end:
             c = data[i]
             t = cls[c]
@@ -106,23 +106,33 @@ def _pretokenize_ascii(data, bounds, cls):
     return starts[:k].copy(), ends[:k].copy()
 
 
-def pretokenize_ascii(data: np.ndarray, bounds: np.ndarray, cls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Checked entry to the ASCII pre-tokenizer: ``data`` uint8 (every byte < 128), ``bounds`` int64
-    non-decreasing from 0 to ``len(data)``, ``cls`` uint8 (256,). Returns int64 ``(starts, ends)``.
+def pretokenize_ascii(data: np.ndarray, doc_start: np.ndarray, doc_end: np.ndarray, cls: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Checked entry to the ASCII pre-tokenizer: ``data`` uint8, documents ``data[doc_start[d]:doc_end[d]]``
+    (int64, in order, not overlapping, every byte in them < 128), ``cls`` uint8 (256,). Returns int64
+    ``(starts, ends)``.
 
     There is no Python twin here: its reference is the regular expression itself
     (:func:`minembed.text.bpe.pretokenize`), which the tests compare it with.
     """
     data = np.ascontiguousarray(data, dtype=np.uint8)
-    bounds = np.ascontiguousarray(bounds, dtype=np.int64)
+    doc_start = np.ascontiguousarray(doc_start, dtype=np.int64)
+    doc_end = np.ascontiguousarray(doc_end, dtype=np.int64)
     cls = np.ascontiguousarray(cls, dtype=np.uint8)
     if cls.shape != (256,):
         raise ValueError(f"cls must have shape (256,), got {cls.shape}")
-    if data.size and int(data.max()) >= 128:
-        raise ValueError("pretokenize_ascii needs ASCII bytes (every byte < 128)")
-    if bounds.ndim != 1 or bounds.size < 1 or bounds[0] != 0 or bounds[-1] != data.size or np.any(np.diff(bounds) < 0):
-        raise ValueError(f"bounds must rise from 0 to len(data) = {data.size}")
-    return _pretokenize_ascii(data, bounds, cls)
+    if doc_start.shape != doc_end.shape or doc_start.ndim != 1:
+        raise ValueError("doc_start and doc_end must be 1-D of one length")
+    if doc_start.size:
+        if doc_start[0] < 0 or doc_end[-1] > data.size or np.any(doc_end < doc_start) or \
+                np.any(doc_start[1:] < doc_end[:-1]):
+            raise ValueError(f"documents must lie in order inside 0..{data.size} without overlapping")
+        inside = np.zeros(data.size + 1, np.int64)
+        np.add.at(inside, doc_start, 1)
+        np.add.at(inside, doc_end, -1)
+        if np.any(data[np.cumsum(inside[:-1]) > 0] >= 128):
+            raise ValueError("pretokenize_ascii needs ASCII bytes (every byte < 128) inside the documents")
+    return _pretokenize_ascii(data, doc_start, doc_end, cls)
 
 
 # ------------------------------------------------------------------------------------------ hashing

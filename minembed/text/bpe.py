@@ -107,18 +107,23 @@ def pretokenize_spans(docs: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.n
     bounds = np.zeros(len(encoded) + 1, np.int64)
     np.cumsum(lengths, out=bounds[1:])
     data = np.frombuffer(b"".join(encoded), np.uint8)
-    ascii_docs = [i for i, d in enumerate(docs) if d.isascii()]
-    if len(ascii_docs) == len(docs) and _k.jit_enabled():
-        return (data, *_k.pretokenize_ascii(data, bounds, _classes()))
-    starts, ends = [], []
-    for i, doc in enumerate(docs):
+    is_ascii = np.fromiter((d.isascii() for d in docs), bool, len(docs))
+    if not _k.jit_enabled():
+        is_ascii[:] = False  # MINEMBED_JIT=0: the regex, the readable definition, for every document
+    starts, ends = _k.pretokenize_ascii(data, bounds[:-1][is_ascii], bounds[1:][is_ascii], _classes())
+    if is_ascii.all():
+        return data, starts, ends
+    other_starts, other_ends = [], []
+    for i in np.flatnonzero(~is_ascii).tolist():
         pos = int(bounds[i])
-        for piece in pretokenize(doc):
-            n = len(piece.encode("utf-8")) if not piece.isascii() else len(piece)
-            starts.append(pos)
-            pos += n
-            ends.append(pos)
-    return data, np.array(starts, np.int64), np.array(ends, np.int64)
+        for piece in pretokenize(docs[i]):
+            other_starts.append(pos)
+            pos += len(piece.encode("utf-8"))
+            other_ends.append(pos)
+    starts = np.concatenate([starts, np.array(other_starts, np.int64)])
+    ends = np.concatenate([ends, np.array(other_ends, np.int64)])
+    order = np.argsort(starts, kind="stable")
+    return data, starts[order], ends[order]
 
 
 # ------------------------------------------------------------------------------------------- training
