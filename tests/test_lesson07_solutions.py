@@ -1,4 +1,4 @@
-"""Run every lesson's exercise solutions (lessons/solutions/NN_*.py) as a reader would: a fresh process."""
+"""Lesson 07's exercise solutions (lessons/solutions/07_tokens.py), run as a reader would: a fresh process."""
 import os
 import subprocess
 import sys
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SOLUTIONS = sorted((REPO / "lessons" / "solutions").glob("[0-9][0-9]_*.py"))
+SOLUTIONS = sorted((REPO / "lessons" / "solutions").glob("07_*.py"))
 
 
 @pytest.mark.lesson
