@@ -196,3 +196,28 @@ def test_agrees_with_scikit_learn(rng):
     theirs = sk.KMeans(6, init=start, n_init=1, max_iter=300, algorithm="lloyd").fit(x)
     assert ours.inertia_ == pytest.approx(theirs.inertia_, rel=1e-4)
     assert cm.adjusted_rand_score(theirs.labels_, ours.labels_) > 0.99
+
+
+def test_init_size_seeds_on_a_subsample(rng):
+    x, y, _ = planted(rng, n=2000, k=5, spread=30.0)
+    km = KMeans(5, init_size=60, seed=2, n_init=2).fit(x)
+    assert cm.adjusted_rand_score(y, km.labels_) == 1.0
+    # the seeds come from a 60-point subsample: with init_size the seeding draws differ from a full seeding
+    full = KMeans(5, seed=2, max_iter=1, tol=0.0, init="random").fit(x)
+    sub = KMeans(5, seed=2, max_iter=1, tol=0.0, init="random", init_size=60).fit(x)
+    assert not np.array_equal(full.cluster_centers_, sub.cluster_centers_)
+    with pytest.raises(ValueError, match="init_size"):
+        KMeans(5, init_size=0)
+
+
+def test_greedy_seeding_is_never_worse_at_the_start(rng):
+    # Greedy k-means++ keeps the best of several D^2 draws per step: its starting inertia is lower on average.
+    x, _, _ = planted(rng, n=600, k=12, d=3, spread=4.0, noise=1.0)
+    def start_inertia(trials, seed):
+        c, _ = kmeans_plusplus(x, 12, n_local_trials=trials, seed=seed)
+        return cm.inertia(x, ((x[:, None, :] - c[None]) ** 2).sum(-1).argmin(1), c)
+    plain = np.mean([start_inertia(1, s) for s in range(15)])
+    greedy = np.mean([start_inertia(None, s) for s in range(15)])
+    assert greedy < plain
+    with pytest.raises(ValueError, match="NaN"):
+        kmeans_plusplus(np.array([[0.0, np.nan], [1.0, 1.0]]), 1)
