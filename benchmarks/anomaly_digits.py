@@ -91,11 +91,14 @@ def main(argv=None):
     start = time.perf_counter()
     for d in range(lo, hi + 1):
         rng = np.random.default_rng([0, d])
+        t_digit = time.perf_counter()
         rows[d], train_s = run_digit(d, x, y, xt, yt, args, rng)
+        total_s = time.perf_counter() - t_digit
         if cols is None:
             cols = list(rows[d])
-            print("digit " + "".join(f"{s[:7] + ' ' + n:>16s}" for s, n in cols) + "   train s")
-        print(f"{d:5d} " + "".join(f"{rows[d][c][0]:16.3f}" for c in cols) + f"{train_s:10.1f}", flush=True)
+            print("digit " + "".join(f"{s[:7] + ' ' + n:>16s}" for s, n in cols) + "  train s  total s")
+        print(f"{d:5d} " + "".join(f"{rows[d][c][0]:16.3f}" for c in cols) + f"{train_s:9.1f}{total_s:9.1f}",
+              flush=True)
     mean_auc = {c: float(np.mean([rows[d][c][0] for d in rows])) for c in cols}
     print("mean  " + "".join(f"{mean_auc[c]:16.3f}" for c in cols))
     print("\nprecision at 90% recall (mean over digits):")
