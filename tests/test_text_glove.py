@@ -122,6 +122,10 @@ def test_bad_corpora_are_refused_like_word2vec():
         GloVe([["a"]], corpus_file="x.txt")
     with pytest.raises(FileNotFoundError):
         GloVe(corpus_file="/no/such/file.txt", progress=False)
+    with pytest.raises(TypeError, match="trim_rule"):
+        GloVe(trim_rule="keep")
+    with pytest.raises(TypeError, match="callbacks"):
+        GloVe(callbacks=[print])
 
 
 def test_a_corpus_without_pairs_is_refused_and_the_model_is_unchanged():
