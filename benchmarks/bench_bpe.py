@@ -202,7 +202,7 @@ def main(argv=None) -> None:
             if have_hf:
                 sides.append(harness.Side("tokenizers", "side_encode_hf",
                                           dict(corpus=corpus, tokenizer=tok_path, out=f"{tmp}/ids_tokenizers.npy")))
-            res = harness.measure(__file__, sides, args, repeats=args.repeats, warmup=1)
+            res = harness.measure(__file__, sides, args, repeats=args.repeats, warmup=0)  # each side warms up itself
             harness.print_header(f"BPE encoding of {args.corpus} ({n_bytes:,} bytes) as one string, minembed's "
                                  f"{tok.vocab_size} tokens loaded by every side", res, args)
             harness.print_table(res, unit="s", scale=1, rate=("MB/s", n_bytes / 1e6))

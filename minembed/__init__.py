@@ -33,7 +33,7 @@ from .nn import (
 from .space import ExactIndex, FastTextKeyedVectors, KeyedVectors, KMeans, analogy, topk
 from .space import maps as viz  # the names these modules had before minembed.space
 from .space import search as similarity
-from .text import FastText, GloVe, TokenizedLines, Vocab, Word2Vec, WordVectors, tokenize
+from .text import BPETokenizer, FastText, GloVe, TokenizedLines, Vocab, Word2Vec, WordVectors, tokenize
 from .vision import PatchEmbed, TinyCNN, ViT
 
 __version__ = "0.1.0"  # the one place: pyproject.toml reads it from here; `minembed --version` prints it
@@ -46,6 +46,6 @@ __all__ = [
     "load_corpus", "load_sources", "load_mnist", "load_audio", "load_movielens_100k", "recsys",
     "vision", "MultiHeadSelfAttention", "TransformerBlock", "PatchEmbed", "ViT", "TinyCNN",
     "space", "similarity", "viz", "ExactIndex", "topk", "analogy", "KeyedVectors", "KMeans",
-    "text", "Vocab", "tokenize", "TokenizedLines", "Word2Vec", "WordVectors", "GloVe", "FastText",
+    "text", "BPETokenizer", "Vocab", "tokenize", "TokenizedLines", "Word2Vec", "WordVectors", "GloVe", "FastText",
     "FastTextKeyedVectors",
 ]

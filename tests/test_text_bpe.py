@@ -18,6 +18,9 @@ def tok():
 
 
 def test_vocabulary_layout(tok):
+    import minembed as me
+
+    assert me.BPETokenizer is BPETokenizer
     # TRAIN has few distinct words: training ran out of pairs before 420 (every word is one token)
     n = 256 + len(tok.merges)
     assert tok.vocab_size == n + 4 < 420
