@@ -220,18 +220,21 @@ def run_oov(args, corpus, n_tokens, tmp):
                                                 settings=settings_for(args)))
     harness.measure(__file__, [side], args, repeats=1, warmup=0, rounds=1)
     f = np.load(f"{tmp}/oov.npz")
-    # put A's space onto B's by orthogonal Procrustes on the words both learned, then compare the held-out words
-    u, _, vt = np.linalg.svd(f["a_shared"].T.astype(np.float64) @ f["b_shared"].astype(np.float64))
-    rot = u @ vt
-
+    # put A's space onto B's by orthogonal Procrustes on the words both learned (each space centred on its
+    # shared words' mean and scaled to unit rows first: raw vectors share a large common direction)
     def unit(x):
+        x = np.asarray(x, dtype=np.float64)
         return x / np.linalg.norm(x, axis=1, keepdims=True)
 
-    a_held = unit(f["a_held"] @ rot)
-    b_held = unit(f["b_held"].astype(np.float64))
+    ma, mb = f["a_shared"].mean(axis=0), f["b_shared"].mean(axis=0)
+    a_sh, b_sh = unit(f["a_shared"] - ma), unit(f["b_shared"] - mb)
+    u, _, vt = np.linalg.svd(a_sh.T @ b_sh)
+    rot = u @ vt
+    a_held = unit(unit(f["a_held"] - ma) @ rot)
+    b_held = unit(f["b_held"] - mb)
     same = np.sum(a_held * b_held, axis=1)
     shuffled = np.sum(a_held * b_held[rng.permutation(len(b_held))], axis=1)
-    seen = np.sum(unit(f["a_shared"] @ rot) * unit(f["b_shared"].astype(np.float64)), axis=1)
+    seen = np.sum(unit(a_sh @ rot) * b_sh, axis=1)
     # neighbours: A's composed vector among A's vocabulary vs B's learned vector among B's (shared words only)
     a_kv = KeyedVectors(f["a_words"].tolist(), f["a_vectors"])
     shared_set = set(f["shared"].tolist())
@@ -243,8 +246,8 @@ def run_oov(args, corpus, n_tokens, tmp):
         nb = {x for x, _ in b_kv.most_similar(w, topn=20) if x in shared_set}
         overlap.append(len(na & set(list(nb)[:10])) / 10)
     print(f"OOV experiment on the first {n_tokens:,} tokens: {len(held)} held-out words (count 20-200, alphabetic, "
-          f"> 4 letters), deleted from model A's corpus; model B saw them. Spaces aligned by orthogonal Procrustes on "
-          f"{len(f['shared'])} shared words.")
+          f"> 4 letters), deleted from model A's corpus; model B saw them. Spaces centred and aligned by orthogonal "
+          f"Procrustes on {len(f['shared'])} shared words.")
     print(f"  cosine(A's composed vector, B's learned vector), held-out words: median {np.median(same):.3f} "
           f"(mean {same.mean():.3f})")
     print(f"  the same for a random other held-out word (chance):            median {np.median(shuffled):.3f}")
