@@ -30,7 +30,7 @@ from .nn import (
     Tanh,
     TransformerBlock,
 )
-from .space import ExactIndex, FastTextKeyedVectors, KeyedVectors, KMeans, analogy, topk
+from .space import ExactIndex, FastTextKeyedVectors, HNSWIndex, IVFIndex, KeyedVectors, KMeans, analogy, topk
 from .space import maps as viz  # the names these modules had before minembed.space
 from .space import search as similarity
 from .text import BPETokenizer, FastText, GloVe, TokenizedLines, Vocab, Word2Vec, WordVectors, tokenize
@@ -45,7 +45,7 @@ __all__ = [
     "CrossEntropyLoss", "BCEWithLogitsLoss", "SGD", "Adam",
     "load_corpus", "load_sources", "load_mnist", "load_audio", "load_movielens_100k", "recsys",
     "vision", "MultiHeadSelfAttention", "TransformerBlock", "PatchEmbed", "ViT", "TinyCNN",
-    "space", "similarity", "viz", "ExactIndex", "topk", "analogy", "KeyedVectors", "KMeans",
+    "space", "similarity", "viz", "ExactIndex", "HNSWIndex", "IVFIndex", "topk", "analogy", "KeyedVectors", "KMeans",
     "text", "BPETokenizer", "Vocab", "tokenize", "TokenizedLines", "Word2Vec", "WordVectors", "GloVe", "FastText",
     "FastTextKeyedVectors",
 ]
