@@ -66,3 +66,12 @@ def test_generated_data_has_planted_structure():
     assert s[3] < 1e-3 * s[0]  # rank 3 once the biases are removed
     again, _ = make_low_rank_ratings(n_users=100, n_items=80, rank=3, noise=0.0, scale=(-100, 100), seed=2)
     np.testing.assert_array_equal(again.rating, d.rating)
+
+
+def test_selection_makes_users_rate_what_they_like():
+    plain, true = make_low_rank_ratings(n_users=80, n_items=60, rank=2, noise=0.0, scale=(-100, 100), seed=4)
+    chosen, true2 = make_low_rank_ratings(n_users=80, n_items=60, rank=2, noise=0.0, scale=(-100, 100), seed=4,
+                                          selection=2.0)
+    np.testing.assert_array_equal(true, true2)  # the same planted matrix; only which cells are seen differs
+    liked = true - true.mean(axis=1, keepdims=True)  # how much each user likes each item, relative to the user
+    assert liked[chosen.user, chosen.item].mean() > liked[plain.user, plain.item].mean() + 0.3

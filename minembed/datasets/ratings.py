@@ -247,14 +247,16 @@ def load_movielens_100k(path=None) -> Ratings:
 # ------------------------------------------------------------------------------------- generated data
 def make_low_rank_ratings(n_users: int = 300, n_items: int = 200, rank: int = 4, density: float = 0.2,
                           noise: float = 0.1, scale: tuple[float, float] = (1.0, 5.0), seed=0,
-                          popularity: float = 1.0) -> tuple[Ratings, np.ndarray]:
+                          popularity: float = 1.0, selection: float = 0.0) -> tuple[Ratings, np.ndarray]:
     """Ratings drawn from a planted low-rank matrix, for tests and lessons that need no download.
 
     ``true = mu + b_u + b_i + P Q^T`` with ``P (n_users, rank)``, ``Q (n_items, rank)`` standard normal
     scaled by ``1/sqrt(rank)`` (so each product has unit variance), biases of standard deviation 0.3 and
     ``mu`` the middle of ``scale``. A fraction ``density`` of the cells is observed, items chosen with
     probability proportional to ``r_i ** (-popularity / 2)`` for a random ranking ``r`` of the items
-    (``popularity=0``: uniform; higher: a longer tail of rarely rated items, as in real data); every
+    (``popularity=0``: uniform; higher: a longer tail of rarely rated items, as in real data), times
+    ``exp(selection * p_u . q_i)``: with ``selection > 0`` users rate more of what they like (as people rate what
+    they chose to watch), so *which* items a user rated carries taste too (implicit feedback). Every
     user and item gets at least one rating. Observed values are ``true + noise * N(0, 1)`` clipped
     to ``scale``. Returns ``(Ratings, true (n_users, n_items) float32)``.
     """
@@ -273,7 +275,11 @@ def make_low_rank_ratings(n_users: int = 300, n_items: int = 200, rank: int = 4,
     rows, cols = [], []
     for u in range(n_users):
         k = max(1, min(n_items, int(rng.poisson(per_user))))
-        cols.append(rng.choice(n_items, size=k, replace=False, p=weights))
+        w = weights
+        if selection:
+            w = weights * np.exp(selection * (q @ p[u]))
+            w /= w.sum()
+        cols.append(rng.choice(n_items, size=k, replace=False, p=w))
         rows.append(np.full(k, u))
     rows, cols = np.concatenate(rows), np.concatenate(cols)
     missing = np.setdiff1d(np.arange(n_items), cols)  # every item rated at least once
