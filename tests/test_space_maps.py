@@ -199,3 +199,37 @@ def test_plot_embeddings(rng, tmp_path):
         viz.plot_embeddings(vecs, method="umap")
     with pytest.raises(ValueError, match="3 labels for 30"):
         viz.plot_embeddings(vecs, ["a", "b", "c"])
+
+
+def test_spaced_labels_keep_labels_apart_and_prefer_earlier_points(rng):
+    # three tight clusters of 20 points: at a spacing wider than a cluster, one label per cluster, the first
+    centres = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    coords = np.concatenate([c + 0.01 * rng.standard_normal((20, 2)) for c in centres])
+    order = rng.permutation(60)
+    chosen = viz.spaced_labels(coords[order], 0.1, max_labels=100)
+    assert len(chosen) == 3
+    first_of_cluster = sorted({int(order[i]) // 20: i for i in reversed(range(60))}.values())
+    assert chosen == first_of_cluster
+    # every pair of chosen points is at least the spacing apart (in units of the coordinates' span)
+    pts = rng.random((200, 2)) * [4.0, 1.0]
+    chosen = viz.spaced_labels(pts, 0.05, max_labels=1000)
+    scaled = pts[chosen] / np.ptp(pts, axis=0)
+    dist = np.hypot(*(scaled[:, None] - scaled[None]).transpose(2, 0, 1))
+    assert dist[np.triu_indices(len(chosen), 1)].min() >= 0.05
+    # every point left out is closer than the spacing to a chosen one (greedy: nothing more fits)
+    left = np.setdiff1d(np.arange(200), chosen)
+    all_scaled = pts / np.ptp(pts, axis=0)
+    assert all(np.hypot(*(scaled - all_scaled[i]).T).min() < 0.05 for i in left)
+    assert viz.spaced_labels(pts, 0.0, max_labels=7) == list(range(7))
+    with pytest.raises(ValueError, match="label_spacing"):
+        viz.spaced_labels(pts, -1.0, 10)
+
+
+def test_plot_embeddings_label_spacing_says_how_many_were_labelled(rng):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    pts = np.concatenate([rng.standard_normal((25, 2)) * 0.01, rng.standard_normal((25, 2)) * 0.01 + 5])
+    fig, _ = viz.plot_embeddings(pts, [f"w{i}" for i in range(50)], method="none", label_spacing=0.1)
+    assert len(fig.axes[0].texts) == 2
+    assert "2 of 50 labelled" in fig.axes[0].get_title()

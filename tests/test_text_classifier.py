@@ -55,3 +55,33 @@ def test_fit_refuses_labels_outside_the_classes_before_any_step():
         with pytest.raises(ValueError, match=r"class ids in \[0, 2\)"):
             model.fit(bags, bad, progress=False)
     assert all(np.array_equal(p.data, b) for p, b in zip(model.parameters(), before, strict=True))
+
+
+@pytest.mark.parametrize("mode", ["mean", "sum", "max"])
+def test_mode_pools_the_bag_as_told(mode):
+    # logits = W pool(rows) + c, pooled by hand from the table
+    model = BagOfWordsClassifier(6, 3, 2, mode=mode, seed=0)
+    assert model.embedding.mode == mode
+    ids, offsets = np.array([1, 4, 4, 2, 5]), np.array([0, 3])
+    table = model.embedding.weight.data
+    pool = {"mean": np.mean, "sum": np.sum, "max": np.max}[mode]
+    pooled = np.stack([pool(table[ids[:3]], axis=0), pool(table[ids[3:]], axis=0)])
+    want = pooled @ model.head.weight.data.T + model.head.bias.data
+    np.testing.assert_allclose(model(ids, offsets), want, rtol=1e-6, atol=1e-7)
+
+
+def test_mode_sum_learns_two_separable_sources_too():
+    rng = np.random.default_rng(1)
+    words = [[f"a{i}" for i in range(10)], [f"b{i}" for i in range(10)]]
+    labels = rng.integers(0, 2, 120)
+    lines = [" ".join(rng.choice(words[c], 4)) for c in labels]
+    vocab = Vocab.build((line.split() for line in lines), min_count=1)
+    bags = Bags(*encode_lines(lines, vocab))
+    model = BagOfWordsClassifier(len(vocab), 8, 2, mode="sum", seed=0)
+    model.fit(bags, labels, epochs=5, lr=0.05, progress=False)
+    assert model.accuracy(bags, labels) == 1.0
+
+
+def test_mode_refuses_an_unknown_pooling():
+    with pytest.raises(ValueError, match="mode must be 'mean', 'sum' or 'max', got 'median'"):
+        BagOfWordsClassifier(5, 4, 2, mode="median")

@@ -6,7 +6,8 @@
   2-D, exact gradient (a Numba kernel, :mod:`minembed.kernels.tsne`), early exaggeration,
   momentum and per-coordinate gains. Exact means O(N^2) per iteration: fine for a few
   thousand points (2,000 points take seconds), not for a whole vocabulary.
-* :func:`plot_embeddings` — a scatter plot with readable word labels (matplotlib).
+* :func:`plot_embeddings` — a scatter plot with readable word labels (matplotlib); :func:`spaced_labels`
+  picks labels that do not overlap.
 * :func:`export_projector` — ``vectors.tsv`` + ``metadata.tsv`` for the TensorBoard Embedding
   Projector (https://projector.tensorflow.org: "Load" and pick the two files).
 """
@@ -140,14 +141,41 @@ def tsne(x, n_components: int = 2, perplexity: float | None = None, n_iter: int 
 
 
 # ------------------------------------------------------------------------------ plotting
+def spaced_labels(coords, spacing: float, max_labels: int) -> list[int]:
+    """Which points of ``coords`` (N, 2) to label so that labels do not pile up: in order, point ``i``
+    is taken if it lies at least ``spacing`` (a fraction of the coordinates' width and height) from
+    every point taken before it, up to ``max_labels`` points. ``spacing = 0`` takes the first
+    ``max_labels`` points."""
+    if spacing < 0:
+        raise ValueError(f"label_spacing must be >= 0, got {spacing}")
+    coords = np.asarray(coords, dtype=np.float64)
+    n = min(len(coords), max_labels) if spacing == 0 else len(coords)
+    if spacing == 0:
+        return list(range(n))
+    span = np.ptp(coords, axis=0)
+    scaled = coords / np.where(span > 0, span, 1.0)
+    taken: list[int] = []
+    for i in range(len(coords)):
+        if len(taken) == max_labels:
+            break
+        if not taken or np.min(np.hypot(*(scaled[taken] - scaled[i]).T)) >= spacing:
+            taken.append(i)
+    return taken
+
+
 def plot_embeddings(vectors, labels=None, method: str = "pca", ax=None, groups=None, max_labels: int = 300,
-                    title: str | None = None, **tsne_options):
+                    title: str | None = None, label_spacing: float = 0.0, **tsne_options):
     """Scatter the rows of ``vectors`` in 2-D with their labels; returns ``(figure, coords (N, 2))``.
 
     method: ``"pca"``, ``"tsne"`` (``tsne_options`` are passed on), or ``"none"`` for vectors
     that already are 2-D. ``groups`` (N,) colours points by category. Labels get a thin white
     outline so they stay readable over points; beyond ``max_labels`` only the first
     ``max_labels`` points are labelled (say so in the title).
+
+    label_spacing: with ``s > 0``, a point is labelled only if it lies at least ``s`` (a fraction of
+    the plot's width and height, e.g. 0.04) from every point labelled before it, so labels do not pile
+    up; points earlier in ``vectors`` (put the most important first) win. The title says how many
+    were labelled.
     """
     import matplotlib.pyplot as plt
     from matplotlib import patheffects
@@ -180,13 +208,18 @@ def plot_embeddings(vectors, labels=None, method: str = "pca", ax=None, groups=N
         ax.legend(loc="best", fontsize=8, markerscale=1.5)
     else:
         ax.scatter(coords[:, 0], coords[:, 1], s=12, alpha=0.6, color="tab:blue")
+    shown = ""
     if labels is not None:
         size = 9 if n <= 60 else 7 if n <= 200 else 6
         outline = [patheffects.withStroke(linewidth=2.5, foreground="white")]
-        for i in range(min(n, max_labels)):
+        chosen = spaced_labels(coords, label_spacing, max_labels)
+        for i in chosen:
             ax.annotate(str(labels[i]), coords[i], xytext=(3, 2), textcoords="offset points", fontsize=size,
                         path_effects=outline)
-    shown = "" if labels is None or n <= max_labels else f" (first {max_labels} of {n} labelled)"
+        if label_spacing > 0 and len(chosen) < n:
+            shown = f" ({len(chosen)} of {n} labelled, spaced apart)"
+        elif n > max_labels:
+            shown = f" (first {max_labels} of {n} labelled)"
     ax.set_title((title or f"{method.upper() if method != 'none' else 'Points'} map of {n} vectors") + shown)
     ax.set_xticks([])
     ax.set_yticks([])

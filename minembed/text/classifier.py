@@ -53,12 +53,21 @@ class Bags:
 class BagOfWordsClassifier(Module):
     """ids + offsets -> class logits (B, num_classes).
 
-    ``EmbeddingBag(V, D, mode="mean")`` gives one D-vector per line; ``Linear(D, C)`` scores it.
+    ``EmbeddingBag(V, D, mode=mode)`` gives one D-vector per line; ``Linear(D, C)`` scores it:
+
+    .. math:: \text{logits}_b = W\,\operatorname{pool}\{e_t : t \in \text{bag}_b\} + c,
+
+    where pool is the mean (the default, fastText's choice: a line's length does not change the scale of
+    its vector), the sum, or the element-wise max of the bag's word vectors (``mode`` as in
+    :class:`~minembed.nn.EmbeddingBag`).
     """
 
-    def __init__(self, vocab_size: int, embed_dim: int, num_classes: int, *, seed: int | None = None):
+    def __init__(self, vocab_size: int, embed_dim: int, num_classes: int, *, mode: str = "mean",
+                 seed: int | None = None):
+        if mode not in ("mean", "sum", "max"):
+            raise ValueError(f"mode must be 'mean', 'sum' or 'max', got {mode!r}")
         rng = make_rng(seed=seed)
-        self.embedding = EmbeddingBag(vocab_size, embed_dim, mode="mean", rng=rng)
+        self.embedding = EmbeddingBag(vocab_size, embed_dim, mode=mode, rng=rng)
         # Small initial vectors: the classifier starts near 'all classes equally likely'.
         self.embedding.weight.data *= 0.1
         self.head = Linear(embed_dim, num_classes, rng=rng)
