@@ -26,6 +26,7 @@ def _int_at_least(low: int):
         return value
 
     parse.__name__ = "positive_int" if low == 1 else "non_negative_int"  # argparse names the type in errors
+    parse.__doc__ = f"An argparse type: ``text`` as an int >= {low}; otherwise ArgumentTypeError (one message)."
     return parse
 
 
@@ -316,6 +317,7 @@ def _training_options(tr: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``minembed`` argument parser with every sub-command."""
     parser = argparse.ArgumentParser(prog="minembed", description="Embeddings from scratch: library and course.")
     parser.add_argument("--version", action="version", version=f"minembed {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -458,6 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line on ``argv`` (default ``sys.argv[1:]``); returns the exit code (0 on success)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

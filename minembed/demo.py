@@ -213,6 +213,8 @@ PARTS = [source_classifier, word_vectors, similarity_maps, image_embeddings, vit
 
 
 def run_demo(out_dir="minembed-demo", quick: bool = False) -> None:
+    """Train the demo's small models on the bundled data and save their plots into ``out_dir``
+    (``quick``: fewer epochs and images, for the tests)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for part in PARTS:

@@ -1,4 +1,5 @@
-"""Solutions to the exercises of lesson 01 (What is an embedding?). Run: python lessons/solutions/01_what_is_an_embedding.py
+"""Solutions to the exercises of lesson 01 (What is an embedding?).
+Run: python lessons/solutions/01_what_is_an_embedding.py
 
 Each exercise is a function that prints what it found and asserts the facts the answer rests on. Times are
 printed, never asserted: they depend on the machine."""
@@ -31,9 +32,11 @@ def exercise_1(rng):
         X[np.arange(len(batch)), batch] = 1.0
         assert np.array_equal(np.take(W, batch, axis=0), W[batch])
         assert np.allclose(X @ W, W[batch])
-        print(f"V={V:6d}: W[ids] {1e6 * best_time(lambda: W[batch]):7.1f} us, "
-              f"np.take {1e6 * best_time(lambda: np.take(W, batch, axis=0)):7.1f} us, "
-              f"X @ W {1e6 * best_time(lambda: X @ W):9.1f} us")
+        t_lookup = best_time(lambda W=W: W[batch])
+        t_take = best_time(lambda W=W: np.take(W, batch, axis=0))
+        t_matmul = best_time(lambda W=W, X=X: X @ W)
+        print(f"V={V:6d}: W[ids] {1e6 * t_lookup:7.1f} us, np.take {1e6 * t_take:7.1f} us, "
+              f"X @ W {1e6 * t_matmul:9.1f} us")
 
 
 def exercise_2(rng):

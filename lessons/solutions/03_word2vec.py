@@ -99,11 +99,14 @@ def exercise_5():
         noise = np.searchsorted(m.cum_table, rng.integers(0, 2**31, size=(len(ctx), 5)), side="right")
 
         class Frozen(me.text.Callback):
-            def on_epoch_end(self, model):
-                frozen.append(sgns.sg_ns_step(model.wv.vectors.copy(), model.syn1neg.copy(), ctx, cen, noise,
-                                              0.0).mean())
+            def __init__(self, losses, pairs):
+                self.losses, self.pairs = losses, pairs
 
-        m.callbacks = [Frozen()]
+            def on_epoch_end(self, model):
+                loss = sgns.sg_ns_step(model.wv.vectors.copy(), model.syn1neg.copy(), *self.pairs, 0.0)
+                self.losses.append(loss.mean())
+
+        m.callbacks = [Frozen(frozen, (ctx, cen, noise))]
         m.train()
         results[min_alpha] = (np.array(m.loss_history), np.array(frozen))
         print(f"min_alpha={min_alpha}: on the fly {np.round(m.loss_history, 3)}, frozen {np.round(frozen, 3)}")

@@ -74,13 +74,14 @@ def exercise_3(wv):
     a, b, c = ([wv.get_index(q[i]) for q in questions] for i in range(3))
     ids, _ = sim.analogy(unit, a, b, c, k=3, method="add", normalized=True)
     hits = 0
-    for q, row in zip(questions, ids):
+    for q, row in zip(questions, ids, strict=True):
         answers = [wv.index_to_key[j] for j in row]
         hits += q[3] in answers
         print(f"{q[0]}:{q[1]} :: {q[2]}:? -> {answers} (expected {q[3]})")
     print(f"{hits}/{len(questions)} in the top 3")
     inputs = np.stack([a, b, c], axis=1)
-    assert not any(set(row) & set(q) for row, q in zip(ids.tolist(), inputs.tolist()))   # inputs never answer
+    # the three input words never answer their own question
+    assert not any(set(row) & set(q) for row, q in zip(ids.tolist(), inputs.tolist(), strict=True))
 
 
 def exercise_4(wv):
@@ -94,7 +95,7 @@ def exercise_4(wv):
         d = ((xy[:, None] - xy[None]) ** 2).sum(-1)
         np.fill_diagonal(d, np.inf)
         map_nn = np.argsort(d, axis=1)[:, :10]
-        kept = np.mean([len(set(t) & set(m)) / 10 for t, m in zip(true_nn, map_nn)])
+        kept = np.mean([len(set(t) & set(m)) / 10 for t, m in zip(true_nn, map_nn, strict=True)])
         print(f"perplexity {perplexity:2d}: {kept:.0%} of the 10 nearest neighbours kept on the map")
         assert kept > 0.2          # random maps keep 10/199 = 5%
 

@@ -214,6 +214,8 @@ def topk_reference(queries, database, k: int, metric: str = "cosine", exclude=No
 # ---------------------------------------------------------------------------- analogies
 # ------------------------------------------------------------------------ retrieval
 def check_query_database(queries, database) -> tuple[np.ndarray, np.ndarray]:
+    """queries (Q, D) and database (M, D) as arrays, after checking they are float matrices of the same
+    width and that the database is not empty (ValueError / TypeError naming the problem)."""
     q, db = np.asarray(queries), np.asarray(database)
     if q.ndim != 2 or db.ndim != 2 or q.shape[1] != db.shape[1]:
         raise ValueError(f"queries (Q, D) and database (M, D) must be matrices of the same width, got "

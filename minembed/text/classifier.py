@@ -51,7 +51,7 @@ class Bags:
 
 
 class BagOfWordsClassifier(Module):
-    """ids + offsets -> class logits (B, num_classes).
+    r"""ids + offsets -> class logits (B, num_classes).
 
     ``EmbeddingBag(V, D, mode=mode)`` gives one D-vector per line; ``Linear(D, C)`` scores it:
 
