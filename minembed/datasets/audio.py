@@ -111,6 +111,7 @@ class AudioSet:
 
 # --------------------------------------------------------------------------------- finding
 def asterisk_root() -> Path:
+    """Where Debian's asterisk sound packages are read from: ``$MINEMBED_ASTERISK_SOUNDS``, else ``ASTERISK_ROOT``."""
     return Path(os.environ.get("MINEMBED_ASTERISK_SOUNDS", ASTERISK_ROOT))
 
 

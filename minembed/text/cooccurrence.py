@@ -103,6 +103,7 @@ class Cooccurrence:
 
 
 def check_memory(memory) -> float:
+    """``memory`` (GiB) as a finite float > 0, else ValueError naming the value."""
     try:
         m = float(memory)
     except (TypeError, ValueError):
