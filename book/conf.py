@@ -67,15 +67,22 @@ add_module_names = False
 nitpicky = True
 nitpick_ignore_regex = [(r"py:.*", r"(?!minembed\b).*"), (r"py:.*", r"minembed\..*\.(np|numpy)\..*")]
 
-# --- math: MathJax 2.7 from the jupyter-server-mathjax package, copied into _static/mathjax; no CDN ---------
-mathjax_path = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"
+# --- math: MathJax 2.7, copied into _static/mathjax at build time (no CDN, no network) --------------------------
+# Debian's libjs-mathjax when installed (complete, TeX fonts), else the jupyter-server-mathjax wheel's copy.
+MATHJAX_SOURCE, MATHJAX_KIND = minembed_book.mathjax_source()
+# MathJax 2 measures fonts against a blank @font-face whose source is about:blank, which current Chromium refuses
+# with a console error; a local() source that does not exist falls back the same way without a request.
+_blank = {"@font-face": {"font-family": "MathJax_Blank", "src": "local('MathJax_Blank')"}}
+if MATHJAX_KIND == "debian":
+    mathjax_path = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML"
+    _fonts = {"availableFonts": ["TeX"], "preferredFont": "TeX", "webFont": "TeX", "imageFont": None}
+else:   # the wheel ships the STIX-Web web fonts only
+    mathjax_path = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"
+    _fonts = {"availableFonts": [], "webFont": "STIX-Web", "imageFont": None}
 mathjax2_config = {
-    # The package ships the STIX-Web web fonts only. MathJax 2 measures fonts against a blank @font-face whose
-    # source is about:blank, which current Chromium refuses with a console error; a local() source that does
-    # not exist falls back the same way without a request.
-    "HTML-CSS": {"availableFonts": [], "webFont": "STIX-Web", "imageFont": None,
-                 "styles": {"@font-face": {"font-family": "MathJax_Blank", "src": "local('MathJax_Blank')"}}},
+    "HTML-CSS": {**_fonts, "styles": _blank},
     "messageStyle": "none",
-    "menuSettings": {"zoom": "None"},
+    "menuSettings": {"zoom": "None", "CHTMLpreview": False},
+    "fast-preview": {"disabled": True},
 }
 mathjax3_config = None

@@ -80,7 +80,7 @@ class Browser:
         threading.Thread(target=lambda: [None for _ in self.proc.stderr], daemon=True).start()
         targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10))
         page = next(t for t in targets if t["type"] == "page")
-        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=120, suppress_origin=True)
+        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=600, suppress_origin=True)
         self.next_id, self.events = 0, []
         for domain in ("Page", "Runtime", "Log"):
             self.call(f"{domain}.enable")
@@ -97,7 +97,7 @@ class Browser:
                 return message.get("result", {})
             self.events.append(message)
 
-    def wait_for(self, event, seconds=120):
+    def wait_for(self, event, seconds=600):
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             message = json.loads(self.ws.recv())
@@ -165,7 +165,7 @@ def browser(tmp_path_factory):
 MATH_DONE = "new Promise(r => (window.MathJax && MathJax.Hub) ? MathJax.Hub.Queue(() => r(true)) : r(false))"
 MATH_STATE = """(() => {
   const boxes = Array.from(document.querySelectorAll('span.math.notranslate, div.math.notranslate'));  // Sphinx's
-  const unrendered = boxes.filter(b => !b.querySelector('.MathJax, .MathJax_Display, .MathJax_Preview + .MathJax'))
+  const unrendered = boxes.filter(b => !b.querySelector('.MathJax, .MathJax_Display, .MathJax_MathML math'))
                           .map(b => b.textContent.slice(0, 60));
   const errors = Array.from(document.querySelectorAll('.MathJax_Error, .merror, .noError')).map(e => e.textContent);
   return {boxes: boxes.length, unrendered, errors};

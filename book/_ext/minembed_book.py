@@ -40,6 +40,7 @@ logger = _Logger()
 # Packages in the order of the architecture (README "How it is built"); any other package or module follows.
 PACKAGE_ORDER = ["nn", "kernels", "space", "text", "vision", "recsys", "audio", "datasets", "cli"]
 TOP_LEVEL_HELPERS = "minembed (top level)"
+DEBIAN_MATHJAX = "/usr/share/javascript/mathjax"   # apt-get install libjs-mathjax
 
 
 # ----------------------------------------------------------------------------------------------- helpers
@@ -450,15 +451,39 @@ def favicon(path: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------------- MathJax
-def copy_mathjax(static: Path) -> None:
+def mathjax_source() -> tuple[Path, str]:
+    """Where the site's MathJax 2.7 comes from: Debian's complete copy (``apt-get install libjs-mathjax``, with its
+    TeX fonts) when installed, else the copy in the ``jupyter-server-mathjax`` wheel (STIX-Web fonts only)."""
+    debian = Path(DEBIAN_MATHJAX)
+    if (debian / "MathJax.js").exists() and (debian / "fonts" / "HTML-CSS" / "TeX").is_dir():
+        return debian, "debian"
     import jupyter_server_mathjax
 
-    source = Path(jupyter_server_mathjax.__file__).parent / "static"
+    return Path(jupyter_server_mathjax.__file__).parent / "static", "pip"
+
+
+def copy_mathjax(static: Path) -> None:
+    """Copy MathJax into the site (``_static/mathjax``): the pages never load it from elsewhere."""
+    source, kind = mathjax_source()
     target = static / "mathjax"
     if not (source / "MathJax.js").exists():
-        raise RuntimeError(f"jupyter-server-mathjax has no MathJax.js under {source}")
-    if not (target / "MathJax.js").exists():
-        shutil.copytree(source, target, dirs_exist_ok=True)
+        raise RuntimeError(f"no MathJax.js under {source}")
+    stamp = target / ".source"
+    if stamp.exists() and stamp.read_text() == f"{kind} {source}":
+        return
+    shutil.rmtree(target, ignore_errors=True)
+    keep_fonts = {"TeX", "STIX-Web"}
+
+    def skip(folder, names):   # the unpacked sources, tests and other font families are not needed
+        if Path(folder) == source:
+            return [n for n in names if n in ("unpacked", "test")]
+        if Path(folder).name == "fonts" or Path(folder).parent.name == "fonts":
+            return [n for n in names if (Path(folder) / n).is_dir() and n not in keep_fonts
+                    and n not in ("HTML-CSS", "SVG", "CommonHTML")]
+        return []
+
+    shutil.copytree(source, target, ignore=skip)
+    stamp.write_text(f"{kind} {source}")
 
 
 # ------------------------------------------------------------------------------------------- Sphinx hooks
@@ -517,6 +542,11 @@ def on_process_docstring(app, what, name, obj, options, lines) -> None:
     Most of minembed's docstrings are reStructuredText; some are laid out as plain text (aligned columns,
     ``|q|`` for a norm) that reStructuredText would misread. Those are shown exactly as written, in a literal
     block, rather than mangled (the build lists them with -v)."""
+    if what == "data":
+        # a constant has no docstring of its own: autodoc would show its type's (np.dtype's, set's) instead
+        type_doc = inspect.getdoc(type(obj)) or ""
+        if lines and type_doc and lines[0].strip() == type_doc.splitlines()[0].strip():
+            lines[:] = []
     if lines and rst_problems("\n".join(lines)):
         logger.verbose(f"minembed book: {name}: docstring shown as plain text")
         getattr(app, "minembed_plain", []).append(name)
@@ -561,6 +591,10 @@ def setup(app):
     app.connect("autodoc-process-docstring", on_process_docstring)
     app.connect("missing-reference", on_missing_reference)
     app.connect("env-updated", on_env_updated)
-    return {"version": "1.0", "parallel_read_safe": False, "parallel_write_safe": True}
+    # the version is this file's hash: editing the extension makes Sphinx re-read every page
+    import hashlib
+
+    version = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+    return {"version": version, "parallel_read_safe": False, "parallel_write_safe": True, "env_version": 1}
 
 
