@@ -44,7 +44,7 @@ html_show_sourcelink = False
 html_copy_source = False
 
 # --- notebooks: executed once, then served from the cache until a code cell changes ---------------------
-nb_execution_mode = "cache"
+nb_execution_mode = os.environ.get("MINEMBED_BOOK_EXECUTE", "cache")   # "off": a quick look without outputs
 nb_execution_cache_path = str(BOOK / "_build" / ".jupyter_cache")
 nb_execution_timeout = 600
 nb_execution_raise_on_error = True     # a failing cell fails the build

@@ -60,22 +60,31 @@ def test_lesson_executes_and_leaves_lessons_unchanged(path, monkeypatch):
         f"{path.name} wrote into lessons/ (added {added}, changed {changed}): write to a tempfile folder instead")
 
 
-def _check_cell(nb) -> str | None:
-    """The source of the lesson's last code cell that says 'check yourself', if any."""
-    cells = [c.source for c in nb.cells if c.cell_type == "code" and re.search(r"check yourself", c.source, re.I)]
-    return cells[-1] if cells else None
+def _check_cells(nb) -> list[str]:
+    """Candidate check cells: code cells that say 'check yourself' or follow a Markdown cell that does, and the
+    last code cell before the exercises (or the lesson's last code cell)."""
+    out, end = [], len(nb.cells)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown" and re.search(r"^#+ .*exercises", cell.source, re.I | re.M):
+            end = i
+        if cell.cell_type == "code" and (re.search(r"check yourself", cell.source, re.I) or (
+                i and nb.cells[i - 1].cell_type == "markdown"
+                and re.search(r"check yourself", nb.cells[i - 1].source, re.I))):
+            out.append(cell.source)
+    code = [c.source for c in nb.cells[:end] if c.cell_type == "code"]
+    return out + code[-1:]
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
 def test_lesson_checks_the_reader_and_has_solutions(path):
     nb = nbformat.read(path, as_version=4)
-    check = _check_cell(nb)
-    assert check is not None, f"{path.name} has no code cell with a '# check yourself' comment"
-    assert re.search(r"^\s*assert\b", check, re.M), f"{path.name}: the check-yourself cell asserts nothing"
+    assert any(re.search(r"^\s*assert\b", cell, re.M) for cell in _check_cells(nb)), (
+        f"{path.name}: the last code cell before the exercises must check the reader with asserts "
+        "(a '# check yourself' cell)")
     number = path.name[:2]
     assert list((LESSON_DIR / "solutions").glob(f"{number}_*.py")), (
         f"{path.name}: its exercises need solutions in lessons/solutions/{number}_<name>.py")
-    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    text = "\n".join(c.source for c in nb.cells)
     assert f"solutions/{number}_" in text, f"{path.name} does not point the reader to its solutions file"
 
 

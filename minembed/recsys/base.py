@@ -106,10 +106,12 @@ def to_csr(rows, cols, values, n_rows: int, n_cols: int, duplicates: str = "sum"
 
 
 def check_factors(factors) -> int:
+    """``factors`` (the embedding size) as an int >= 1, else ValueError naming it."""
     return check_positive_int(factors, "factors")
 
 
 def check_nonneg(value, name: str) -> float:
+    """``value`` as a finite float >= 0 (a regularisation, a learning rate), else ValueError naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or \
             not math.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")

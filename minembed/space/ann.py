@@ -127,6 +127,7 @@ def empty_results(n_q: int, k: int, metric: str) -> tuple[np.ndarray, np.ndarray
 
 # ------------------------------------------------------------------------------------ files
 def save_header(kind: str, version: int, metric: str) -> dict:
+    """The arrays every saved index file starts with: its format (``minembed.<kind>``), version and metric."""
     return {"format": np.array(f"minembed.{kind}"), "version": np.array(version, dtype=np.int64),
             "metric": np.array(metric)}
 
