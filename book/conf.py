@@ -74,7 +74,7 @@ MATHJAX_SOURCE, MATHJAX_KIND = minembed_book.mathjax_source()
 # with a console error; a local() source that does not exist falls back the same way without a request.
 _blank = {"@font-face": {"font-family": "MathJax_Blank", "src": "local('MathJax_Blank')"}}
 if MATHJAX_KIND == "debian":
-    mathjax_path = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML"
+    mathjax_path = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"   # one file: nothing loaded on demand
     _fonts = {"availableFonts": ["TeX"], "preferredFont": "TeX", "webFont": "TeX", "imageFont": None}
 else:   # the wheel ships the STIX-Web web fonts only
     mathjax_path = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"
