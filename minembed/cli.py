@@ -78,6 +78,14 @@ def _check_output(path: Path) -> None:
         raise PermissionError(f"cannot write to the output folder {str(folder)!r}: {err.strerror}") from None
 
 
+def save_vectors(wv, out: Path) -> None:
+    """Save keyed vectors as their file name says: ``.npz`` (minembed's own), ``.bin`` (word2vec binary), else text."""
+    if out.suffix == ".npz":
+        wv.save(out)
+    else:
+        wv.save_word2vec_format(out, binary=out.suffix == ".bin")
+
+
 def _word2vec_train(args: argparse.Namespace) -> int:
     from .datasets import load_corpus
     from .text import Word2Vec, tokenize
@@ -90,10 +98,7 @@ def _word2vec_train(args: argparse.Namespace) -> int:
                      seed=args.seed, alpha=args.alpha, progress=not args.quiet)
     model.build_vocab(corpus_file=corpus)  # a file: its ids are streamed from a temporary file
     model.train()
-    if out.suffix == ".npz":
-        model.wv.save(out)
-    else:
-        model.wv.save_word2vec_format(out, binary=out.suffix == ".bin")
+    save_vectors(model.wv, out)
     losses = ", ".join(f"{x:.4f}" for x in model.loss_history)
     print(f"{len(model.wv)} words x {model.vector_size} dims, {model.train_words_per_second:,.0f} words/s, "
           f"loss per epoch: {losses}; saved to {out}")
@@ -116,10 +121,7 @@ def _glove_train(args: argparse.Namespace) -> int:
     if args.counts:
         model.cooccurrence.save(args.counts)
     model.train()
-    if out.suffix == ".npz":
-        model.wv.save(out)
-    else:
-        model.wv.save_word2vec_format(out, binary=out.suffix == ".bin")
+    save_vectors(model.wv, out)
     costs = ", ".join(f"{x:.4f}" for x in model.loss_history)
     print(f"{len(model.wv)} words x {model.vector_size} dims, {len(model.cooccurrence):,} co-occurring pairs "
           f"(counted in {model.count_seconds:.1f} s), cost per iteration: {costs}; saved to {out}")

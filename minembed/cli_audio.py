@@ -42,17 +42,14 @@ def _embed_folder(args: argparse.Namespace):
 
 
 def _embed(args: argparse.Namespace) -> int:
-    from .cli import _check_output
+    from .cli import _check_output, save_vectors
     from .space import KeyedVectors
 
     out = Path(args.output)
     _check_output(out)
     keys, vectors = _embed_folder(args)
     wv = KeyedVectors(keys, vectors)
-    if out.suffix == ".npz":
-        wv.save(out)
-    else:
-        wv.save_word2vec_format(out, binary=out.suffix == ".bin")
+    save_vectors(wv, out)
     print(f"{len(keys)} sound files x {vectors.shape[1]} dims ({args.method}); saved to {out}")
     return 0
 
