@@ -2,7 +2,7 @@
 each in its own fresh process (benchmarks/harness.py), rounds alternating.
 
     PYTHONPATH=. python benchmarks/bench_glove.py --corpus ../shared/data/corpus/bench.txt \
-        [--glove-c /tmp/glove-c/build] [--x-max 10] [--rounds 2]
+        [--glove-c PATH/TO/GloVe/build] [--x-max 10] [--rounds 2]
 
 Settings (issue 15): min_count 5, window 10 (symmetric, 1/d weights), 100 dimensions, x_max 10, alpha 0.75,
 learning rate 0.05, 10 iterations, 2 threads; vectors W + C. The C side runs ``vocab_count``, ``cooccur
