@@ -245,6 +245,22 @@ def count_spans(data, starts, ends) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ----------------------------------------------------------------------------------------- training
+
+def merge_pair(ids, a: int, b: int, new: int) -> list:
+    """``ids`` with every occurrence of the adjacent pair (a, b), scanned left to right, replaced by ``new``.
+
+    The one merge step of BPE, shared by the Python references (the Numba kernels do the same in place).
+    """
+    merged, i = [], 0
+    while i < len(ids):
+        if i + 1 < len(ids) and ids[i] == a and ids[i + 1] == b:
+            merged.append(new)
+            i += 2
+        else:
+            merged.append(ids[i])
+            i += 1
+    return merged
+
 def train_merges_reference(symbols: np.ndarray, offsets: np.ndarray, freqs: np.ndarray, n_merges: int,
                            first_id: int = 256) -> np.ndarray:
     """The incremental trainer in plain Python (the module docstring explains it).
@@ -292,14 +308,7 @@ def train_merges_reference(symbols: np.ndarray, offsets: np.ndarray, freqs: np.n
                 continue  # a stale entry: an earlier merge took these symbols
             for pair in pairwise(word):
                 count[pair] -= f
-            merged, i = [], 0
-            while i < len(word):
-                if i + 1 < len(word) and word[i] == a and word[i + 1] == b:
-                    merged.append(c)
-                    i += 2
-                else:
-                    merged.append(word[i])
-                    i += 1
+            merged = merge_pair(word, a, b, c)
             words[w] = merged
             for pair in pairwise(merged):
                 count[pair] = count.get(pair, 0) + f
@@ -764,15 +773,7 @@ def bpe_word_reference(word: bytes, ranks: dict[tuple[int, int], int]) -> list[i
         rank, pair = min((ranks.get(p, float("inf")), p) for p in pairwise(ids))
         if rank == float("inf"):
             break
-        merged, i = [], 0
-        while i < len(ids):
-            if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
-                merged.append(rank)
-                i += 2
-            else:
-                merged.append(ids[i])
-                i += 1
-        ids = merged
+        ids = merge_pair(ids, *pair, rank)
     return ids
 
 

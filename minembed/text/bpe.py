@@ -162,15 +162,7 @@ def train_naive(words: Sequence[bytes], counts: Sequence[int], n_merges: int) ->
         tok_bytes.append(tok_bytes[a] + tok_bytes[b])
         existing.add(tok_bytes[-1])
         for k, seq in enumerate(seqs):
-            out, i = [], 0
-            while i < len(seq):
-                if i + 1 < len(seq) and seq[i] == a and seq[i + 1] == b:
-                    out.append(new)
-                    i += 2
-                else:
-                    out.append(seq[i])
-                    i += 1
-            seqs[k] = out
+            seqs[k] = _k.merge_pair(seq, a, b, new)
     return merges
 
 
