@@ -115,7 +115,8 @@ class NTXentLoss(Module):
     Numerically safe at small temperatures: the log-sum-exp subtracts each row's largest off-diagonal
     score (and adds the rest with ``log1p``), and the diagonal is -inf, so exp never overflows, ``s_ii``
     never counts and a tiny loss is not rounded to 0 (tau = 0.01 puts scores in [-100, 100]). Computed
-    in float64; the gradient has ``z``'s dtype. A zero row of ``z`` (no direction) raises ``ValueError``.
+    in float64; the gradient has ``z``'s dtype. A zero row of ``z`` (no direction) raises ``ValueError``, and
+    so does a batch of one example (z of 2 rows: no negatives, nothing to learn).
 
     ``targets`` is accepted and ignored, so the loss fits the ``loss_fn(outputs, y)`` call of
     :func:`minembed.nn.train.fit` (pass any (2N,) or (N,) array as ``y``).
@@ -132,6 +133,10 @@ class NTXentLoss(Module):
         if z.ndim != 2 or z.shape[0] < 2 or z.shape[0] % 2:
             raise ValueError(f"NTXentLoss expects (2N, D) embeddings, two views per example (N >= 1), "
                              f"got shape {z.shape}")
+        if z.shape[0] == 2:
+            raise ValueError("NTXentLoss needs a batch of at least 2 examples (z of at least 4 rows): with one "
+                             "example the only other row is its own partner, so there are no negatives to push "
+                             "away and the loss is 0 whatever the encoder does")
         if not np.isfinite(z).all():
             raise ValueError("NTXentLoss: z has NaN or infinite values")
         z64 = z.astype(np.float64)
