@@ -1,9 +1,12 @@
-"""Vision: image embeddings from a tiny CNN and from a Vision Transformer."""
+"""Vision: image embeddings from a tiny CNN and from a Vision Transformer, with labels or without (SimCLR)."""
 from ..space.evaluate import knn_accuracy, knn_predict  # re-exported: the lessons find them here
 from ..space.search import nearest_neighbors
+from .augment import Augment
 from .cnn import TinyCNN
 from .patch_embed import PatchEmbed
 from .retrieval import plot_neighbors
+from .simclr import LinearProbe, SimCLR, label_budgets, linear_evaluation
 from .vit import ViT
 
-__all__ = ["TinyCNN", "nearest_neighbors", "knn_predict", "knn_accuracy", "plot_neighbors", "PatchEmbed", "ViT"]
+__all__ = ["TinyCNN", "nearest_neighbors", "knn_predict", "knn_accuracy", "plot_neighbors", "PatchEmbed", "ViT",
+           "Augment", "SimCLR", "LinearProbe", "linear_evaluation", "label_budgets"]
