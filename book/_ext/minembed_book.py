@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import inspect
 import json
@@ -309,12 +310,31 @@ def lessons_mentioned(notebook: dict, own: str) -> list[str]:
     return sorted(n for n in found if n < own)
 
 
+def lesson_files(root: Path, only: str | None = None) -> list[Path]:
+    """Every ``lessons/NN_*.ipynb``: a new lesson joins the book (pages, toc, lesson map, "Used in" links) by
+    being there, with no edit anywhere else.
+
+    ``only`` (default: the environment variable ``MINEMBED_BOOK_LESSONS``), e.g. ``"01,03"``, keeps just those
+    lessons: a quick build while working on the book or on one lesson. Unset or empty: all of them."""
+    import os
+
+    paths = sorted((root / "lessons").glob("[0-9][0-9]_*.ipynb"))
+    only = os.environ.get("MINEMBED_BOOK_LESSONS", "") if only is None else only
+    wanted = {f"{int(n):02d}" for n in re.findall(r"\d+", only)}
+    if not wanted:
+        return paths
+    unknown = wanted - {p.name[:2] for p in paths}
+    if unknown:
+        raise ValueError(f"MINEMBED_BOOK_LESSONS={only!r}: no lesson {sorted(unknown)} in {root / 'lessons'}")
+    return [p for p in paths if p.name[:2] in wanted]
+
+
 def prepare_lessons(root: Path, out: Path, index: PackageIndex) -> tuple[dict, dict]:
     """Copy every lessons/NN_*.ipynb into ``out`` with a last cell linking the API; return
     (uses by lesson, lesson info)."""
     uses, info = {}, {}
     wanted = set()
-    for path in sorted((root / "lessons").glob("[0-9][0-9]_*.ipynb")):
+    for path in lesson_files(root):
         notebook = json.loads(path.read_text(encoding="utf-8"))
         number = path.name[:2]
         used = names_used(notebook, index)
@@ -469,21 +489,39 @@ def copy_mathjax(static: Path) -> None:
     if not (source / "MathJax.js").exists():
         raise RuntimeError(f"no MathJax.js under {source}")
     stamp = target / ".source"
-    if stamp.exists() and stamp.read_text() == f"{kind} {source}":
+    label = f"{kind} {source} {COPY_RULES}"
+    if stamp.exists() and stamp.read_text() == label:
         return
     shutil.rmtree(target, ignore_errors=True)
-    keep_fonts = {"TeX", "STIX-Web"}
+    shutil.copytree(source, target, ignore=functools.partial(mathjax_skip, source))
+    missing = [f for f in MATHJAX_REQUIRED if not (target / f).exists()]
+    if missing:
+        raise RuntimeError(f"MathJax copied from {source} into {target} lacks {missing}")
+    stamp.write_text(label)
 
-    def skip(folder, names):   # the unpacked sources, tests and other font families are not needed
-        if Path(folder) == source:
-            return [n for n in names if n in ("unpacked", "test")]
-        if Path(folder).name == "fonts" or Path(folder).parent.name == "fonts":
-            return [n for n in names if (Path(folder) / n).is_dir() and n not in keep_fonts
-                    and n not in ("HTML-CSS", "SVG", "CommonHTML")]
-        return []
 
-    shutil.copytree(source, target, ignore=skip)
-    stamp.write_text(f"{kind} {source}")
+# Bump when mathjax_skip changes: an older copy in book/_generated/static is then replaced.
+COPY_RULES = "rules-2"
+KEEP_FONTS = {"TeX", "STIX-Web"}
+# Files MathJax 2 loads on demand for the TeX fonts (\mathbb, \mathcal, italic letters); a missing one leaves its
+# typeset queue waiting forever. rules-1 dropped them: it treated the glyph folders (Main, AMS) as font families.
+MATHJAX_REQUIRED = ["MathJax.js", "config/TeX-AMS-MML_HTMLorMML-full.js",
+                    "jax/output/HTML-CSS/fonts/TeX/fontdata.js", "jax/output/HTML-CSS/fonts/TeX/AMS/Regular/Main.js",
+                    "jax/output/HTML-CSS/fonts/TeX/Main/Italic/LetterlikeSymbols.js"]
+
+
+def mathjax_skip(source: Path, folder: str, names: list[str]) -> list[str]:
+    """What not to copy of MathJax: its unpacked sources and tests, and the font families other than TeX and
+    STIX-Web -- only in the two folders that list families (``fonts/HTML-CSS``, ``jax/output/*/fonts``); the
+    folders inside a family (``Main``, ``AMS``, ``woff``) are all needed."""
+    parts = Path(folder).relative_to(source).parts
+    if not parts:
+        return [n for n in names if n in ("unpacked", "test")]
+    lists_families = (len(parts) == 2 and parts[0] == "fonts") or \
+        (len(parts) == 4 and parts[:2] == ("jax", "output") and parts[3] == "fonts")
+    if lists_families:
+        return [n for n in names if (Path(folder) / n).is_dir() and n not in KEEP_FONTS]
+    return []
 
 
 # ------------------------------------------------------------------------------------------- Sphinx hooks
