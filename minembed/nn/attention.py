@@ -54,6 +54,24 @@ def _trunc_normal_(linear: Linear, gen: np.random.Generator, std: float) -> None
         linear.bias.data[...] = 0
 
 
+def padding_bias(key_padding_mask, shape: tuple[int, int], dtype) -> np.ndarray:
+    """(B, T) bool, True at padding -> (B, 1, 1, T) additive score bias: 0 for real keys, -inf for padding.
+
+    ``ValueError`` for another shape, a non-bool mask, or a sequence that is all padding (its
+    softmax would be 0/0)."""
+    mask = np.asarray(key_padding_mask)
+    if mask.dtype != np.bool_:
+        raise TypeError(f"key_padding_mask must be a bool array (True at padding), got dtype {mask.dtype}")
+    if mask.shape != tuple(shape):
+        raise ValueError(f"key_padding_mask has shape {mask.shape}, expected (B, T) = {tuple(shape)}")
+    if mask.size and mask.all(axis=1).any():
+        row = int(np.flatnonzero(mask.all(axis=1))[0])
+        raise ValueError(f"sequence {row} is all padding: attention needs at least one real token")
+    bias = np.zeros(mask.shape, dtype=dtype)
+    bias[mask] = -np.inf
+    return bias[:, None, None, :]
+
+
 class MultiHeadSelfAttention(Module):
     """Multi-head scaled dot-product self-attention: (B, T, D) -> (B, T, D).
 
@@ -62,6 +80,12 @@ class MultiHeadSelfAttention(Module):
     mixes the heads. Set ``store_attention = True`` to keep the last forward's weights
     ``P`` (B, H, T, T) in :attr:`attention` (for plots); they are not kept otherwise.
     ``embed_dim`` must be divisible by ``num_heads`` (``ValueError`` at construction).
+
+    Padding: ``forward(x, key_padding_mask)`` with a (B, T) bool mask, True at the padding
+    tokens (PyTorch's convention), sets their scores to ``-inf`` before the softmax, so no
+    query attends to them: ``P[..., j] = 0`` for a padded key j. Backward needs nothing more:
+    the softmax Jacobian ``P * (dP - rowsum(dP * P))`` is already 0 where ``P`` is 0, so no
+    gradient reaches the masked scores. Every sequence needs at least one real token.
     """
 
     def __init__(self, embed_dim: int, num_heads: int, qkv_bias: bool = True, *, rng=None, seed=None,
@@ -80,15 +104,18 @@ class MultiHeadSelfAttention(Module):
         self.attention: np.ndarray | None = None
         self._cache = None
 
-    def forward(self, x):
+    def forward(self, x, key_padding_mask=None):
         x = _check_tokens(x, self.embed_dim, "MultiHeadSelfAttention")
         b, t, dim = x.shape
+        bias = None if key_padding_mask is None else padding_bias(key_padding_mask, (b, t), x.dtype)
         h, d = self.num_heads, self.head_dim
         qkv = self.qkv.forward(x.reshape(b * t, dim))            # (B*T, 3D)
         # (B, T, 3, H, d) -> (3, B, H, T, d): views, no copy; BLAS reads the strided rows.
         q, k, v = qkv.reshape(b, t, 3, h, d).transpose(2, 0, 3, 1, 4)
         scores = np.matmul(q, k.transpose(0, 1, 3, 2))           # (B, H, T, T)
         scores *= scores.dtype.type(self.scale)
+        if bias is not None:
+            scores += bias                                       # -inf at padded keys
         p = softmax_rows(scores)
         o = np.matmul(p, v)                                      # (B, H, T, d)
         self._cache = (q, k, v, p, (b, t))
@@ -151,6 +178,7 @@ class TransformerBlock(Module):
         x = x + Attention(LayerNorm1(x))
         x = x + MLP(LayerNorm2(x))
 
+    ``key_padding_mask`` (B, T) bool, True at padding, is passed to the attention.
     Each residual adds its branch to the identity, so backward adds the branch's gradient
     to the gradient flowing straight through: ``dx = dy + LN1'(Attn'(dy))`` (and the same
     for the MLP part, first, because it came last).
@@ -166,10 +194,10 @@ class TransformerBlock(Module):
         self.norm2 = LayerNorm(embed_dim, eps=eps, dtype=dtype)
         self.mlp = MLP(embed_dim, mlp_hidden, approximate=approximate, rng=gen, dtype=dtype)
 
-    def forward(self, x):
+    def forward(self, x, key_padding_mask=None):
         x = _check_tokens(x, self.embed_dim, "TransformerBlock")
         b, t, dim = x.shape
-        x = x + self.attn.forward(self.norm1.forward(x.reshape(b * t, dim)).reshape(b, t, dim))
+        x = x + self.attn.forward(self.norm1.forward(x.reshape(b * t, dim)).reshape(b, t, dim), key_padding_mask)
         x2 = x.reshape(b * t, dim)
         x2 = x2 + self.mlp.forward(self.norm2.forward(x2))
         return x2.reshape(b, t, dim)
