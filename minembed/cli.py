@@ -458,6 +458,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_audio import add_parser as add_audio_parser
 
     add_audio_parser(sub, positive_int, non_negative_int)
+    from .cli_bert import add_parser as add_bert_parser
+
+    add_bert_parser(sub, positive_int, non_negative_int)
     return parser
 
 

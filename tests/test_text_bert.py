@@ -222,3 +222,30 @@ def test_save_load(tmp_path, tok):
     same = TinyBERT(tok.vocab_size, tok.pad_id, max_len=16, dim=16, depth=1, num_heads=2, mlp_hidden=32,
                     tokenizer=tok, seed=5)
     np.testing.assert_array_equal(same.load(path).embed(texts), m.embed(texts))
+
+
+# ------------------------------------------------------------------ reuse: frozen or fine-tuned head
+@pytest.mark.parametrize("pooling", ["mean", "cls", "max"])
+def test_classifier_gradients_through_each_pool(rng, pooling):
+    from minembed.text.bert_classifier import BertClassifier
+
+    clf = BertClassifier(tiny(depth=1), 3, pooling=pooling, seed=0)
+    errors = check_gradients(clf, padded_ids(rng))
+    assert "bert.tok_embed.weight" in errors and "head.weight" in errors
+
+
+def test_frozen_classifier_trains_only_the_head(rng):
+    from minembed.text.bert_classifier import BertClassifier
+
+    bert = tiny()
+    before = {k: v.copy() for k, v in bert.state_dict().items()}
+    clf = BertClassifier(bert, 2, pooling="mean", finetune=False, seed=0)
+    ids = rng.integers(1, 20, (40, 6))
+    labels = (ids[:, 1] < 10).astype(np.int64)
+    head0 = clf.head.weight.data.copy()
+    clf.fit(ids, labels, epochs=2, batch_size=8)
+    for k, v in bert.state_dict().items():
+        np.testing.assert_array_equal(v, before[k], err_msg=k)
+    assert not np.array_equal(clf.head.weight.data, head0)
+    with pytest.raises(ValueError, match="labels must lie in 0..1"):
+        clf.fit(ids, labels + 1)

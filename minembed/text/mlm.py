@@ -187,3 +187,53 @@ def pretrain(model, sequences, epochs: int = 1, batch_size: int = 64, lr: float 
         return train_loop(model, data, data.targets, loss_fn=CrossEntropyLoss(), optimizer=opt, schedule=sched,
                           epochs=epochs, batch_size=batch_size, rng=gen, evaluate=evaluate, history=history,
                           progress=progress, callbacks=callbacks, desc="MLM epoch")
+
+
+TINY = dict(vocab_size=4096, max_len=64, dim=128, depth=2, num_heads=4, mlp_hidden=256)
+SPECIALS = ("[PAD]", "[CLS]", "[SEP]", "[MASK]")
+
+
+def split_lines(lines, held_out: float = 0.02, seed: int = 0) -> tuple[list[str], list[str]]:
+    """Non-empty lines split at random into (training, held-out) lists, ``held_out`` of them held out."""
+    lines = [s for s in (line.strip() for line in lines) if s]
+    if not lines:
+        raise ValueError("no text: every line is empty")
+    if not 0.0 < held_out < 1.0:
+        raise ValueError(f"held_out must be in (0, 1), got {held_out}")
+    test = np.zeros(len(lines), bool)
+    test[make_rng(seed=seed).permutation(len(lines))[:max(1, int(round(held_out * len(lines))))]] = True
+    keep = test.tolist()
+    return [s for s, t in zip(lines, keep, strict=True) if not t], [s for s, t in zip(lines, keep, strict=True) if t]
+
+
+def train_tiny_bert(lines, vocab_size: int = TINY["vocab_size"], max_len: int = TINY["max_len"],
+                    dim: int = TINY["dim"], depth: int = TINY["depth"], num_heads: int = TINY["num_heads"],
+                    mlp_hidden: int = TINY["mlp_hidden"], epochs: int = 1, batch_size: int = 64, lr: float = 1e-3,
+                    held_out: float = 0.02, tokenizer=None, seed: int = 0, progress: bool = True):
+    """Tokenizer (trained on the training lines unless given) + TinyBERT pretrained by :func:`pretrain`.
+
+    ``lines``: texts (e.g. one per line of a corpus file), split by :func:`split_lines` into training
+    and held-out lines; each part is packed by :func:`pack_sequences`. Returns ``(model, report)``:
+    ``report`` has the held-out masked-token ``accuracy``, the ``baseline`` (always answering the most
+    frequent training token), ``n_masked``, the numbers of lines and sequences, and ``seconds``.
+    """
+    import time
+
+    from .bert import TinyBERT
+    from .bpe import BPETokenizer
+
+    train_lines, test_lines = split_lines(lines, held_out, seed)
+    start = time.perf_counter()
+    tok = tokenizer or BPETokenizer.train(train_lines, vocab_size, special_tokens=list(SPECIALS))
+    tok_seconds = time.perf_counter() - start
+    train_seqs = pack_sequences(tok, train_lines, max_len)
+    test_seqs = pack_sequences(tok, test_lines, max_len)
+    model = TinyBERT(tok.vocab_size, tok.pad_id, max_len=max_len, dim=dim, depth=depth, num_heads=num_heads,
+                     mlp_hidden=mlp_hidden, tokenizer=tok, seed=seed)
+    history = pretrain(model, train_seqs, epochs=epochs, batch_size=batch_size, lr=lr, eval_sequences=test_seqs,
+                       seed=seed, progress=progress)
+    report = masked_accuracy(model, test_seqs, tok, baseline_token=most_frequent_token(train_seqs, tok))
+    report.update(train_lines=len(train_lines), test_lines=len(test_lines), train_sequences=len(train_seqs),
+                  test_sequences=len(test_seqs), train_tokens=int(train_seqs.size), tokenizer_seconds=tok_seconds,
+                  seconds=time.perf_counter() - start, history=history)
+    return model, report
