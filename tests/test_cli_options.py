@@ -44,7 +44,7 @@ def test_every_positional_argument_is_described_in_help():
             seen.append(f"{name} {action.metavar}")
             assert action.help, f"'{name}': positional {action.metavar} has no help"
             assert " ".join(action.help.split()[:3]) in " ".join(text.split()), f"'{name}': {action.metavar}"
-    assert "minembed word2vec train CORPUS" in seen and "minembed analogy C" in seen and len(seen) == 24
+    assert "minembed word2vec train CORPUS" in seen and "minembed analogy C" in seen and len(seen) == 27
     assert "minembed glove train CORPUS" in seen and "minembed fasttext train CORPUS" in seen
     assert {"minembed recsys train RATINGS", "minembed recsys recommend USER", "minembed recsys evaluate RATINGS"} \
         <= set(seen)
@@ -52,6 +52,7 @@ def test_every_positional_argument_is_described_in_help():
     assert {"minembed audio embed FOLDER", "minembed audio neighbors SOURCE",
             "minembed audio neighbors CLIP"} <= set(seen)
     assert "minembed tokenizer encode TEXT" in seen
+    assert {"minembed bert train CORPUS", "minembed bert embed MODEL", "minembed bert embed TEXT"} <= set(seen)
 
 
 @pytest.mark.parametrize("argv", [
