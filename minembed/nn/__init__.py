@@ -5,7 +5,7 @@ from .conv import Conv2d
 from .embedding import Embedding, EmbeddingBag
 from .gradcheck import check_gradients, check_loss_gradient, numerical_gradient
 from .linear import Linear
-from .losses import BCEWithLogitsLoss, CrossEntropyLoss, NTXentLoss
+from .losses import BCEWithLogitsLoss, ClipLoss, CrossEntropyLoss, NTXentLoss
 from .module import Module, Parameter, RowSparseGrad, Sequential
 from .norm import LayerNorm
 from .optim import SGD, Adam, Optimizer
@@ -17,7 +17,7 @@ __all__ = [
     "Linear", "ReLU", "Tanh", "GELU", "Dropout", "LayerNorm",
     "Embedding", "EmbeddingBag",
     "Conv2d", "MaxPool2d", "ReLUMaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "Flatten",
-    "CrossEntropyLoss", "BCEWithLogitsLoss", "NTXentLoss",
+    "CrossEntropyLoss", "BCEWithLogitsLoss", "NTXentLoss", "ClipLoss",
     "Optimizer", "SGD", "Adam", "CosineSchedule",
     "check_gradients", "check_loss_gradient", "numerical_gradient",
     "MultiHeadSelfAttention", "MLP", "TransformerBlock",

@@ -20,6 +20,38 @@ def _check_reduction(reduction: str) -> str:
     return reduction
 
 
+# --------------------------------------------------------------- shared by the contrastive losses
+def _unit_rows(z: np.ndarray, loss: str, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """``u = z / ||z||`` row by row, in float64, and the norms (N,). A zero row has no direction to
+    compare: ``ValueError`` naming the loss, the array and the row."""
+    z64 = z.astype(np.float64)
+    norms = np.linalg.norm(z64, axis=1)
+    if (norms == 0).any():
+        raise ValueError(f"{loss}: row {int(np.argmin(norms))} of {name} is all zeros (no direction to compare)")
+    return z64 / norms[:, None], norms
+
+
+def _unit_rows_backward(du: np.ndarray, u: np.ndarray, norms: np.ndarray) -> np.ndarray:
+    """dL/dz from dL/du for ``u = z / ||z||``: ``(du - u (u . du)) / ||z||`` (the normalisation's Jacobian)."""
+    return (du - u * np.sum(u * du, axis=1, keepdims=True)) / norms[:, None]
+
+
+def _log_softmax_rows(s: np.ndarray) -> np.ndarray:
+    """Row-wise ``log softmax`` of scores (R, C) that may hold ``-inf`` (left out), safe for any scale.
+
+    ``log sum exp = max + log1p(sum of the others)``: subtracting each row's largest score keeps
+    every exp <= 1 (no overflow at a logit scale of 100 or a temperature of 0.01), and log1p keeps
+    a loss of 1e-43 (a well-separated batch) instead of rounding 1 + 1e-43 to 1 and the loss to 0.
+    """
+    rows = np.arange(len(s))
+    top = s.argmax(axis=1)
+    logp = s - s[rows, top][:, None]                       # <= 0, and 0 at each row's largest score
+    rest = np.exp(logp)
+    rest[rows, top] = 0.0
+    logp -= np.log1p(rest.sum(axis=1))[:, None]
+    return logp
+
+
 class CrossEntropyLoss(Module):
     """Softmax cross-entropy with integer class targets.
 
@@ -139,23 +171,13 @@ class NTXentLoss(Module):
                              "away and the loss is 0 whatever the encoder does")
         if not np.isfinite(z).all():
             raise ValueError("NTXentLoss: z has NaN or infinite values")
-        z64 = z.astype(np.float64)
-        norms = np.linalg.norm(z64, axis=1)
-        if (norms == 0).any():
-            raise ValueError(f"NTXentLoss: row {int(np.argmin(norms))} of z is all zeros (no direction to compare)")
-        u = z64 / norms[:, None]
+        u, norms = _unit_rows(z, "NTXentLoss", "z")
         m = len(z) // 2
         s = (u @ u.T) / self.temperature
         np.fill_diagonal(s, -np.inf)
         partner = np.concatenate([np.arange(m, 2 * m), np.arange(m)])
         rows = np.arange(2 * m)
-        top = s.argmax(axis=1)
-        logp = s - s[rows, top][:, None]                   # <= 0, and 0 at each row's largest score
-        rest = np.exp(logp)
-        rest[rows, top] = 0.0
-        # log sum exp = max + log1p(sum of the others): log1p keeps a loss of 1e-43 (tau = 0.01, a
-        # well-separated batch) instead of rounding 1 + 1e-43 to 1 and the loss to 0.
-        logp -= np.log1p(rest.sum(axis=1))[:, None]
+        logp = _log_softmax_rows(s)
         per_row = -logp[rows, partner]
         self._count = 2 * m if self.reduction == "mean" else 1
         self._cache = (u, norms, np.exp(logp), partner, z.dtype)
@@ -167,8 +189,85 @@ class NTXentLoss(Module):
         g[np.arange(len(u)), partner] -= 1.0
         g *= dloss / self._count
         du = (g + g.T) @ u / self.temperature
-        dz = (du - u * np.sum(u * du, axis=1, keepdims=True)) / norms[:, None]
-        return dz.astype(dtype)
+        return _unit_rows_backward(du, u, norms).astype(dtype)
 
     def extra_repr(self) -> str:
         return f"temperature={self.temperature}"
+
+
+class ClipLoss(Module):
+    """CLIP's symmetric InfoNCE loss for two modalities: image i goes with text i, every other text of the
+    batch is a negative for it, and the other way round.
+
+    ``outputs = (image_embeds, text_embeds, logit_scale)``: image_embeds (N, D) and text_embeds (N, D)
+    with row ``i`` of each describing the same example, and ``logit_scale`` ``s`` > 0 (a float; CLIP
+    learns ``log s``, see :class:`minembed.vision.TinyCLIP`). With ``u_i``, ``v_j`` the rows scaled to
+    unit length, the batch's similarity matrix and the two cross-entropies are::
+
+        S_ij = s u_i . v_j                                        (N, N)  image i vs text j
+        l^img_i = -S_ii + log sum_j exp(S_ij)                     softmax over a row: which text?
+        l^txt_j = -S_jj + log sum_i exp(S_ij)                     softmax over a column: which image?
+        L = (mean_i l^img_i + mean_j l^txt_j) / 2                 (``reduction="sum"``: sums, halved)
+
+    Backward, by hand. With ``P`` the row softmax of ``S``, ``Q`` the column softmax and ``n`` = N
+    (mean) or 1 (sum), ``G = dL/dS = (P + Q - 2 I) / (2 n)``, and::
+
+        dL/dU = s G V          dL/dV = s G^T U          dL/ds = sum_ij G_ij (u_i . v_j) = sum(G * S) / s
+
+    then each side through the normalisation's Jacobian, as in :class:`NTXentLoss` (whose code for
+    the unit rows and the safe log-softmax this loss shares). Safe at CLIP's largest scale (100,
+    scores in [-100, 100]) and beyond: every log-sum-exp subtracts its row's (column's) largest
+    score. Computed in float64; the gradients have the embeddings' dtype.
+
+    ``backward(dloss)`` returns ``(d_image_embeds, d_text_embeds, d_logit_scale)`` (the last a float).
+
+    Bad input: a batch of one pair (N = 1) is a ``ValueError`` -- with no other example there is no
+    negative, both softmaxes are over a single score, the loss is 0 whatever the embeddings and
+    nothing is learned. ``logit_scale`` <= 0 (or NaN, inf) is a ``ValueError``: it is ``1 / temperature``
+    and a temperature must be > 0. ``targets`` is accepted and ignored (the pairs are the labels),
+    so the loss fits the ``loss_fn(outputs, y)`` call of :func:`minembed.nn.train.fit`.
+    """
+
+    def __init__(self, reduction: str = "mean"):
+        self.reduction = _check_reduction(reduction)
+
+    def forward(self, outputs, targets=None) -> float:
+        if not (isinstance(outputs, (tuple, list)) and len(outputs) == 3):
+            raise TypeError("ClipLoss expects outputs = (image_embeds, text_embeds, logit_scale), "
+                            f"got {type(outputs).__name__}")
+        x, t, scale = outputs
+        x, t = as_float_array(x, "image_embeds"), as_float_array(t, "text_embeds")
+        if x.ndim != 2 or x.shape != t.shape:
+            raise ValueError(f"ClipLoss expects image_embeds and text_embeds of one shape (N, D), got {x.shape} "
+                             f"and {t.shape}")
+        if len(x) < 2:
+            raise ValueError(f"ClipLoss needs a batch of at least 2 image-text pairs, got {len(x)}: with one pair "
+                             "there are no negatives (the only text is the right one), the loss is 0 whatever "
+                             "the embeddings and nothing is learned")
+        scale = float(np.asarray(scale, dtype=np.float64).reshape(()))
+        if not (np.isfinite(scale) and scale > 0):
+            raise ValueError(f"logit_scale must be a finite number > 0 (it is 1 / temperature), got {scale!r}")
+        for name, a in (("image_embeds", x), ("text_embeds", t)):
+            if not np.isfinite(a).all():
+                raise ValueError(f"ClipLoss: {name} has NaN or infinite values")
+        u, nu = _unit_rows(x, "ClipLoss", "image_embeds")
+        v, nv = _unit_rows(t, "ClipLoss", "text_embeds")
+        s = scale * (u @ v.T)
+        logp_rows = _log_softmax_rows(s)                   # image -> which text
+        logp_cols = _log_softmax_rows(s.T)                 # text -> which image
+        n = len(x)
+        total = -(np.trace(logp_rows) + np.trace(logp_cols)) / 2
+        self._count = n if self.reduction == "mean" else 1
+        self._cache = (u, nu, v, nv, s, scale, np.exp(logp_rows), np.exp(logp_cols).T, x.dtype, t.dtype)
+        return float(total) / self._count
+
+    def backward(self, dloss: float = 1.0):
+        u, nu, v, nv, s, scale, p, q, xdtype, tdtype = self._cache
+        g = p + q
+        g[np.diag_indices_from(g)] -= 2.0
+        g *= dloss / (2 * self._count)
+        du = scale * (g @ v)
+        dv = scale * (g.T @ u)
+        dscale = float(np.sum(g * s)) / scale
+        return (_unit_rows_backward(du, u, nu).astype(xdtype), _unit_rows_backward(dv, v, nv).astype(tdtype),
+                dscale)
