@@ -34,7 +34,7 @@ from .space import ExactIndex, FastTextKeyedVectors, HNSWIndex, IVFIndex, KeyedV
 from .space import maps as viz  # the names these modules had before minembed.space
 from .space import search as similarity
 from .text import BPETokenizer, FastText, GloVe, TokenizedLines, Vocab, Word2Vec, WordVectors, tokenize
-from .vision import PatchEmbed, SimCLR, TinyCNN, ViT
+from .vision import PatchEmbed, SimCLR, TinyCLIP, TinyCNN, ViT
 
 __version__ = "0.1.0"  # the one place: pyproject.toml reads it from here; `minembed --version` prints it
 
@@ -44,7 +44,7 @@ __all__ = [
     "Embedding", "EmbeddingBag", "Conv2d", "MaxPool2d", "ReLUMaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "Flatten",
     "CrossEntropyLoss", "BCEWithLogitsLoss", "SGD", "Adam",
     "load_corpus", "load_sources", "load_mnist", "load_audio", "load_movielens_100k", "recsys",
-    "vision", "MultiHeadSelfAttention", "TransformerBlock", "PatchEmbed", "ViT", "TinyCNN", "SimCLR",
+    "vision", "MultiHeadSelfAttention", "TransformerBlock", "PatchEmbed", "ViT", "TinyCNN", "SimCLR", "TinyCLIP",
     "space", "similarity", "viz", "ExactIndex", "HNSWIndex", "IVFIndex", "topk", "analogy", "KeyedVectors", "KMeans",
     "text", "BPETokenizer", "Vocab", "tokenize", "TokenizedLines", "Word2Vec", "WordVectors", "GloVe", "FastText",
     "FastTextKeyedVectors",
