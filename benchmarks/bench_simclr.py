@@ -185,7 +185,7 @@ def quality(args):
     import numpy as np
 
     import minembed as me
-    from minembed.nn import Callback
+    from minembed.nn.train import Callback
     from minembed.vision import SimCLR, knn_accuracy, label_budgets, linear_evaluation
 
     class Print(Callback):
