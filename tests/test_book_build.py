@@ -51,6 +51,7 @@ def test_a_new_lesson_joins_the_book_without_an_edit(course, tmp_path, monkeypat
     assert "A new lesson </_generated/lessons/08_new>" in table
     assert "{doc}`08 </_generated/lessons/08_new>`" in table   # 12's row links 08
     assert "{doc}`03" not in table                             # a lesson that does not exist is not linked
+    assert table.count("start here") == 1 and "First </_generated/lessons/01_first>` | — (start here)" in table
 
 
 def test_a_quick_build_takes_only_the_lessons_asked_for(course, tmp_path, monkeypatch):

@@ -5,10 +5,11 @@
   function is documented once, under the name users import it by (``minembed.nn.Embedding``, not
   ``minembed.nn.embedding.Embedding``); references to the other names of the same object are resolved to it.
   A public name without a docstring is a warning, and the build runs with -W.
-* ``_generated/lessons/``: the notebooks of ``lessons/`` (every ``NN_*.ipynb``), each with a last Markdown cell
-  linking the API pages of the minembed names its code uses. The API pages list the lessons back
-  ("Used in lessons").
-* ``_generated/lesson_map.md``: which lesson builds on which (the lessons each one mentions).
+* ``_generated/lessons/``: the notebooks of ``lessons/`` (every ``NN_*.ipynb``; ``MINEMBED_BOOK_LESSONS=01,03``
+  for a quick build with only those), each with a last Markdown cell linking the API pages of the minembed names
+  its code uses. The API pages list the lessons back ("Used in lessons").
+* ``_generated/lesson_map.md``: which lesson builds on which (each notebook's ``metadata.minembed.builds_on``,
+  else the earlier lessons its text mentions).
 * ``_generated/benchmarks.md``: the README's benchmark tables and the commands that reproduce them, and
   ``benchmarks/README.md``.
 * ``_generated/embedding.png``: the home page's picture; ``_generated/static/mathjax``: MathJax, served locally.
@@ -362,10 +363,13 @@ def prepare_lessons(root: Path, out: Path, index: PackageIndex) -> tuple[dict, d
 def lesson_map(info: dict) -> str:
     lines = ["| lesson | builds on |", "|---|---|"]
     by_number = {v["number"]: k for k, v in info.items()}
+    first = min(by_number, default=None)
     for stem, item in info.items():
         deps = ", ".join(f"{{doc}}`{n} </_generated/lessons/{by_number[n]}>`" for n in item["builds_on"]
                          if n in by_number)
-        lines.append(f"| {{doc}}`{item['title']} </_generated/lessons/{stem}>` | {deps or '— (start here)'} |")
+        # "start here" only for the first lesson: a later one that names nothing has just not said what it uses
+        empty = "— (start here)" if item["number"] == first else "—"
+        lines.append(f"| {{doc}}`{item['title']} </_generated/lessons/{stem}>` | {deps or empty} |")
     return "\n".join(lines) + "\n"
 
 
