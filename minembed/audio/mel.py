@@ -113,7 +113,7 @@ def power_to_db(s, ref: float = 1.0, amin: float = 1e-10, top_db: float | None =
 def melspectrogram(y, sr: int = 22050, n_fft: int = 2048, hop_length: int = 512, n_mels: int = 128,
                    fmin: float = 0.0, fmax: float | None = None, htk: bool = False, norm: str | None = "slaney",
                    power: float = 2.0, **stft_kwargs) -> np.ndarray:
-    """Mel spectrogram: (..., n) -> (..., n_mels, n_frames) = filterbank @ |stft|^power.
+    """Mel spectrogram: (..., n) -> (..., n_mels, n_frames) = ``filterbank @ |stft|^power``.
 
     The same as ``librosa.feature.melspectrogram`` with the same parameters.
 

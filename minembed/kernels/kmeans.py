@@ -154,7 +154,7 @@ def _check(x, centers, what, xsq):
 
 
 def row_sqnorms(x: np.ndarray) -> np.ndarray:
-    """|x_i|^2 of every row, accumulated in float64: (N,) float64."""
+    """``|x_i|^2`` of every row, accumulated in float64: (N,) float64."""
     return np.einsum("ij,ij->i", x, x, dtype=np.float64)
 
 

@@ -71,7 +71,9 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent with optional momentum and L2 weight decay (PyTorch's form)::
+    """Stochastic gradient descent with optional momentum and L2 weight decay.
+
+    One step, in PyTorch's form::
 
         g <- g + weight_decay * w
         v <- momentum * v + g           (v starts at 0, so the first v is g)

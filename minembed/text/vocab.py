@@ -19,11 +19,11 @@ RULE_KEEP = 2     # keep the word whatever its count
 
 def keep_word(word: str, count: int, min_count: int, trim_rule=None) -> bool:
     """Whether ``word`` seen ``count`` times stays in a vocabulary (gensim's ``keep_vocab_item``):
-    ``count >= min_count``, unless ``trim_rule(word, count, min_count)`` says RULE_KEEP or RULE_DISCARD.
+    ``count >= min_count``, unless ``trim_rule(word, count, min_count)`` says ``RULE_KEEP`` or ``RULE_DISCARD``.
 
-    Differs from gensim on purpose: a rule returning anything other than the three RULE_ values
-    raises ``ValueError`` (gensim treats an unknown value as RULE_DEFAULT, and ``True == 1`` as
-    RULE_DISCARD, so a rule returning ``True`` for "keep" silently drops the word).
+    Differs from gensim on purpose: a rule returning anything other than the three ``RULE_*`` values
+    raises ``ValueError`` (gensim treats an unknown value as ``RULE_DEFAULT``, and ``True == 1`` as
+    ``RULE_DISCARD``, so a rule returning ``True`` for "keep" silently drops the word).
     """
     if trim_rule is None:
         return count >= min_count
