@@ -54,6 +54,19 @@ def test_centroid_and_pca_scores(rng):
     np.testing.assert_allclose(err, [0, 0, 0, 9], atol=1e-4)
 
 
+@pytest.mark.parametrize("n", [300, 12])          # N >= D: eigh of the scatter matrix; N < D: SVD of the data
+def test_reconstruction_error_equals_svd_definition(rng, n):
+    ref = (rng.standard_normal((n, 20)) * np.linspace(3, 0.1, 20)).astype(np.float32)
+    x = rng.standard_normal((7, 20)).astype(np.float32)
+    # the definition: r = x - mean, minus its projection on the first k right singular vectors of the centred data
+    ref64 = ref.astype(np.float64)
+    v = np.linalg.svd(ref64 - ref64.mean(0), full_matrices=False)[2][:4]
+    r = x - ref64.mean(0)
+    expected = ((r - (r @ v.T) @ v) ** 2).sum(1)
+    np.testing.assert_allclose(an.pca_reconstruction_error(ref, x, n_components=4), expected, rtol=1e-6)
+    assert np.all(an.pca_reconstruction_error(ref, x, n_components=min(n, 20) - 1) <= expected + 1e-9)
+
+
 def test_planted_outliers_score_highest(rng):
     normal = rng.standard_normal((400, 8))
     outliers = rng.standard_normal((20, 8)) + 8.0
@@ -91,6 +104,9 @@ def test_bad_input():
         an.centroid_distance(ref, np.zeros((2, 3)))
     with pytest.raises(ValueError, match="dimensions"):
         an.pca_reconstruction_error(np.eye(3), np.zeros((1, 2)), 1)
+    for bad in (0, 4, 1.5):
+        with pytest.raises(ValueError, match="n_components"):
+            an.pca_reconstruction_error(np.eye(3), np.zeros((1, 3)), bad)
 
 
 def test_match_scikit_learn(rng):

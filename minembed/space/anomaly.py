@@ -103,7 +103,20 @@ def pca_reconstruction_error(reference, x, n_components: int = 10):
     x = _matrix(x, "x")
     if x.shape[1] != ref.shape[1]:
         raise ValueError(f"x has {x.shape[1]} dimensions, the reference set {ref.shape[1]}")
-    _, comps, _, mean = pca(ref, n_components, return_info=True)
+    if not isinstance(n_components, (int, np.integer)) or not 1 <= n_components <= min(ref.shape):
+        raise ValueError(f"n_components must be an integer in [1, min(N, D)] = [1, {min(ref.shape)}], "
+                         f"got {n_components!r}")
+    if ref.shape[0] >= ref.shape[1]:
+        # N >= D: the principal axes are the top eigenvectors of the D x D scatter matrix Xc^T Xc. One
+        # matrix product and a D x D eigh cost a fraction of the SVD of the N x D data (4x less at
+        # 3,000 x 784 on one thread, and far less when BLAS threads compete for busy cores).
+        ref64 = ref.astype(np.float64)
+        mean = ref64.mean(0)
+        xc = ref64 - mean
+        _, vecs = np.linalg.eigh(xc.T @ xc)                 # ascending eigenvalues
+        comps = vecs[:, ::-1][:, :n_components].T
+    else:
+        _, comps, _, mean = pca(ref, n_components, return_info=True)
     r = x.astype(np.float64) - mean
     proj = r @ comps.T
     return np.maximum((r * r).sum(1) - (proj * proj).sum(1), 0.0)
