@@ -156,7 +156,7 @@ class TinyCLIP(Module):
         return float((self.classify(images, class_captions, batch_size) == labels).mean())
 
     # ---------------------------------------------------------------- training
-    def fit(self, images, captions, epochs: int = 3, batch_size: int = 256, lr: float = 2e-3, seed: int = 0,
+    def fit(self, images, captions, epochs: int = 3, batch_size: int = 256, lr: float = 4e-3, seed: int = 0,
             unk_prob: float = 0.05, schedule: str = "cosine", warmup_steps: int = 0, evaluate=None,
             metric: str = "zero_shot_accuracy", progress: bool = True, blas_threads: int | None = 1,
             callbacks=()) -> History:
