@@ -51,27 +51,22 @@ them in the same pass that computes the norms), so the kernels never compare a N
 from __future__ import annotations
 
 import math
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from .blas import blas_threads
 from .jit import get_num_threads, jit, jit_enabled
 from .validate import as_index_array
 
 METRICS = ("cosine", "dot", "euclidean")
 _MODE = {"dot": 0, "cosine": 1, "euclidean": 2}
 
-# Most float32 scores one block holds. On one thread: 1 MB, one core's L2 cache here; BLAS runs
-# at full speed on such blocks (93 GFLOPS on one core for 256 x 1024 x 128, against 84 for 16 MB
-# blocks) and the selection then reads the scores from cache, not DRAM. On several threads: 16 MB,
-# because each BLAS call wakes BLAS's thread pool and its threads spin between calls, stealing the
-# cores the selection needs; on a busy 2-core machine 16 x fewer calls cost 1.5-2.5x less CPU time.
-SERIAL_BLOCK_BUDGET = 1 << 18
-BLOCK_BUDGET = 1 << 22
-
-
-def _default_budget() -> int:
-    return SERIAL_BLOCK_BUDGET if get_num_threads() == 1 else BLOCK_BUDGET
+# Most float32 scores one block holds, per thread: 1 MB, about one core's L2 cache; BLAS runs at
+# full speed on such blocks (93 GFLOPS on one core for 256 x 1024 x 128, against 84 for 16 MB
+# blocks) and the selection then reads the scores from cache, not DRAM.
+BLOCK_BUDGET = 1 << 18
 
 
 # Keys counted against the heap's root at a time in the selection loop: a multiple of the SIMD
@@ -271,28 +266,24 @@ def _select_rows_kernel(block, r0, r1, q0, col0, aux, mode, heap_s, heap_i, ex_p
         _push_range(row, blk_aux, mode, n_full, n, col0, hs, hids, k, ex_ids, ex_lo, ex_hi)
 
 
-# Parallelism. The score blocks come from BLAS, which has its own thread pool; an OpenMP
-# (prange) pool next to it keeps spinning between calls and steals the cores BLAS needs,
-# which on a busy 2-core machine cost up to half the speed. So the selection is split over
-# plain Python threads instead: they sleep when idle, and the kernel runs without the GIL.
+# Parallelism. The score blocks come from BLAS, which has its own thread pool; its threads spin
+# between calls and steal the cores the selection needs (and an OpenMP pool beside it would do
+# the same). So with T threads the *database* is split into T row ranges instead: each of our
+# threads (plain Python threads; the kernels drop the GIL) folds its range block by block into
+# its own heaps, with BLAS held to one thread meanwhile (kernels.blas), and the heaps are merged
+# at the end. Every core then does one thing at a time. On 2 cores, 1,000 queries against
+# 100,000 x 128 cost 0.62 CPU-s this way against 0.93-1.02 CPU-s with BLAS's pool and ours taking
+# turns (measured on a busy machine; the wall-clock figures are in benchmarks/bench_similarity.py).
 _POOL: ThreadPoolExecutor | None = None
-_MIN_PARALLEL = 1 << 16  # scores per block below which one thread is faster
+_MIN_PARALLEL = 1 << 16  # scores (queries x rows) below which one thread is faster
+_MIN_ROWS_PER_THREAD = 256  # database rows a thread's range needs before a block split pays
 
 
-def _select_block(block, n_rows, n_cols, q0, col0, aux, mode, heap_s, heap_i, ex_ptr, ex_ids):
+def _pool(threads: int) -> ThreadPoolExecutor:
     global _POOL
-    threads = min(get_num_threads(), n_rows)
-    if threads <= 1 or n_rows * n_cols < _MIN_PARALLEL:
-        _select_rows_kernel(block, 0, n_rows, q0, col0, aux, mode, heap_s, heap_i, ex_ptr, ex_ids)
-        return
     if _POOL is None or _POOL._max_workers < threads - 1:
         _POOL = ThreadPoolExecutor(max(1, threads - 1), thread_name_prefix="minembed-topk")
-    bounds = np.linspace(0, n_rows, threads + 1).astype(np.int64)
-    futures = [_POOL.submit(_select_rows_kernel, block, bounds[t], bounds[t + 1], q0, col0, aux, mode,
-                            heap_s, heap_i, ex_ptr, ex_ids) for t in range(1, threads)]
-    _select_rows_kernel(block, 0, bounds[1], q0, col0, aux, mode, heap_s, heap_i, ex_ptr, ex_ids)
-    for f in futures:
-        f.result()
+    return _POOL
 
 
 @jit(nogil=True, cache=True)
@@ -334,14 +325,14 @@ def topk_blocked(queries: np.ndarray, database: np.ndarray, k: int, metric: str 
         aux: (M,) float32 per database row: ``1/|d|`` (0 for a zero row) for cosine,
             ``|d|^2 / 2`` for euclidean; computed here when None.
         exclude_ptr, exclude_ids: CSR lists of ids to skip per query (int64, checked in range).
-        block_budget: most float32 scores held in one block (default: ``SERIAL_BLOCK_BUDGET`` on one
-            thread, ``BLOCK_BUDGET`` on several; results never depend on it).
+        block_budget: most float32 scores held in one block by each thread (default
+            ``BLOCK_BUDGET``; results never depend on it).
 
     Returns:
         (indices (Q, min(k, M)) int64, scores (Q, min(k, M)) float32), sorted best first
         (for euclidean: distances, smallest first); padding -1 / -inf (+inf for euclidean).
 
-    Memory: database + one (Qb, Mb) block with Qb * Mb <= block_budget + the results.
+    Memory: database + one (Qb, Mb) block per thread with Qb * Mb <= block_budget + the results.
     """
     if metric not in _MODE:
         raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
@@ -448,7 +439,6 @@ def _merge_heaps_kernel(dst_s, dst_i, src_s, src_i):
 def scan_select(queries, database, k, aux, mode, exclude_ptr, exclude_ids, qsq):
     """Top-k for a few queries in one pass over the database, split into row ranges over threads
     (each with its own heaps, merged at the end). Arguments already validated."""
-    global _POOL
     n_q, n_db = queries.shape[0], database.shape[0]
     heaps = []
     threads = min(get_num_threads(), max(1, n_db * queries.shape[1] // _MIN_PARALLEL))
@@ -458,9 +448,7 @@ def scan_select(queries, database, k, aux, mode, exclude_ptr, exclude_ids, qsq):
     if k == 0 or n_q == 0:
         return heaps[0][1], heaps[0][0]
     if threads > 1:
-        if _POOL is None or _POOL._max_workers < threads - 1:
-            _POOL = ThreadPoolExecutor(max(1, threads - 1), thread_name_prefix="minembed-topk")
-        futures = [_POOL.submit(_scan_rows_kernel, queries, database, bounds[t], bounds[t + 1], aux, mode,
+        futures = [_pool(threads).submit(_scan_rows_kernel, queries, database, bounds[t], bounds[t + 1], aux, mode,
                                 heaps[t][0], heaps[t][1], exclude_ptr, exclude_ids) for t in range(1, threads)]
     _scan_rows_kernel(queries, database, bounds[0], bounds[1], aux, mode, heaps[0][0], heaps[0][1],
                       exclude_ptr, exclude_ids)
@@ -481,26 +469,49 @@ def blocked_select(n_q: int, n_db: int, k: int, score_block, aux: np.ndarray, mo
     C-contiguous float32 ``out`` (q1 - q0, c1 - c0) with the scores of queries q0..q1 against
     database rows c0..c1; the Numba kernel folds it into per-query heaps.
 
-    ``block_factor``: how many blocks of that size ``score_block`` needs as scratch (it divides the budget).
-    All arguments must already be validated (this is the last Python step before compiled code).
+    ``score_block`` may be called from several threads at once (on disjoint row ranges), so any
+    scratch memory it uses must be its thread's own. ``block_factor``: how many blocks of that size
+    ``score_block`` needs as scratch (it divides the budget). All arguments must already be
+    validated (this is the last Python step before compiled code).
     """
-    heap_s = np.full((n_q, k), -np.inf, dtype=np.float32)
-    heap_i = np.full((n_q, k), -1, dtype=np.int64)
+    budget = max(1, (block_budget or BLOCK_BUDGET) // block_factor)
+    threads = min(get_num_threads(), max(1, n_db // _MIN_ROWS_PER_THREAD))
+    if n_q * n_db < 2 * _MIN_PARALLEL:
+        threads = 1
+    bounds = np.linspace(0, n_db, threads + 1).astype(np.int64)
+    heaps = [(np.full((n_q, k), -np.inf, dtype=np.float32), np.full((n_q, k), -1, dtype=np.int64))
+             for _ in range(threads)]
     if k == 0 or n_q == 0:
-        return heap_i, heap_s
-    budget = max(1, (block_budget or _default_budget()) // block_factor)
-    # Block shape: all queries at once when they fit, else query blocks of 256 rows; the
-    # database block takes whatever is left of the budget (at least 256 rows).
-    qb = n_q if n_q * 1024 <= budget else max(1, min(n_q, 256))
-    mb = max(256, min(n_db, budget // qb))
-    buf = np.empty(qb * mb, dtype=np.float32)
-    for q0 in range(0, n_q, qb):
-        q1 = min(n_q, q0 + qb)
-        for c0 in range(0, n_db, mb):
-            c1 = min(n_db, c0 + mb)
-            out = buf[:(q1 - q0) * (c1 - c0)].reshape(q1 - q0, c1 - c0)
-            score_block(q0, q1, c0, c1, out)
-            _select_block(out, q1 - q0, c1 - c0, q0, c0, aux, mode, heap_s, heap_i, exclude_ptr, exclude_ids)
+        return heaps[0][1], heaps[0][0]
+
+    def fold(t):
+        """Fold database rows bounds[t]..bounds[t+1] into heaps[t], one score block at a time."""
+        lo, hi = int(bounds[t]), int(bounds[t + 1])
+        heap_s, heap_i = heaps[t]
+        # Block shape: all queries at once when they fit, else query blocks of 256 rows; the
+        # database block takes whatever is left of the budget (at least 256 rows).
+        qb = n_q if n_q * 1024 <= budget else max(1, min(n_q, 256))
+        mb = max(256, min(hi - lo, budget // qb))
+        buf = np.empty(qb * mb, dtype=np.float32)
+        for q0 in range(0, n_q, qb):
+            q1 = min(n_q, q0 + qb)
+            for c0 in range(lo, hi, mb):
+                c1 = min(hi, c0 + mb)
+                out = buf[:(q1 - q0) * (c1 - c0)].reshape(q1 - q0, c1 - c0)
+                score_block(q0, q1, c0, c1, out)
+                _select_rows_kernel(out, 0, q1 - q0, q0, c0, aux, mode, heap_s, heap_i, exclude_ptr, exclude_ids)
+
+    if threads == 1:
+        fold(0)
+    else:
+        with blas_threads(1):
+            futures = [_pool(threads).submit(fold, t) for t in range(1, threads)]
+            fold(0)
+            for f in futures:
+                f.result()
+        for heap_s, heap_i in heaps[1:]:
+            _merge_heaps_kernel(heaps[0][0], heaps[0][1], heap_s, heap_i)
+    heap_s, heap_i = heaps[0]
     _finish_kernel(heap_s, heap_i, qsq, mode)
     return heap_i, heap_s
 
@@ -546,14 +557,12 @@ def topk_cosmul(normed: np.ndarray, positive: np.ndarray, negative: np.ndarray, 
         return idx, best
     pos_vec = [np.ascontiguousarray(source[positive[:, p]]) for p in range(positive.shape[1])]
     neg_vec = [np.ascontiguousarray(source[negative[:, p]]) for p in range(negative.shape[1])]
-    scratch = {}
+    scratch = threading.local()  # blocked_select may call score_block from several threads at once
 
     def score_block(q0, q1, c0, c1, out):
-        key = out.shape
-        if key not in scratch:
-            scratch.clear()
-            scratch[key] = np.empty(key, dtype=np.float32)
-        tmp = scratch[key]
+        tmp = getattr(scratch, "tmp", None)
+        if tmp is None or tmp.shape != out.shape:
+            tmp = scratch.tmp = np.empty(out.shape, dtype=np.float32)
         rows = normed[c0:c1].T
         out.fill(1.0)
         for vec in pos_vec:
