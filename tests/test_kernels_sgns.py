@@ -52,7 +52,7 @@ def test_kernel_equals_reference(rng, settings):
     job = make_job(rng, **settings)
     ker, ref = copy_job(job), copy_job(job)
     p_ker, p_ref = np.zeros(8, np.int64), np.zeros(8, np.int64)
-    loss_k, n_k = sgns._train_chunks(sgns._checked(ker), 0, 4, 1, p_ker, 0)
+    loss_k, n_k = sgns._train_chunks(sgns._checked(ker), sgns.job_gains(ker), 0, 4, 1, p_ker, 0)
     loss_r, n_r = sgns.train_chunks_reference(ref, 0, 4, p_ref)
     assert n_k == n_r > 1000                     # the same random numbers chose the same examples
     assert p_ker[0] == p_ref[0] == len(job.ids)

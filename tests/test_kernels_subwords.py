@@ -186,24 +186,30 @@ def _num_grad(f, a, eps=1e-6):
 
 @pytest.mark.parametrize("use_kernel", [False, True], ids=["reference", "kernel"])
 def test_steps_follow_the_gradient(rng, use_kernel):
-    """Skip-gram with hierarchical softmax (deterministic targets) on the sentence [0, 1], window 1:
-    word 1's bag predicts 0, then word 0's bag predicts 1. Each step moves the output rows by
-    -alpha dL/dout and every bag row by -alpha * n * dL/drow = -alpha dL/dh (fastText gives each row the
-    whole gradient of h). Derivatives by central differences of the float64 loss, steps replayed in float64."""
+    """Skip-gram with hierarchical softmax (deterministic targets) on the sentence [0, 1, 2], window 2:
+    each centre's bag predicts the other two words in turn (fastText's order). Each step moves the
+    output rows by -alpha dL/dout and every bag row by -alpha * n * dL/drow = -alpha * (times the row is
+    in the bag) * dL/dh (fastText gives each entry the whole gradient of h). Word 0's bag holds bucket
+    row 6 twice (two n-grams in one bucket), word 2 is only its own row. Derivatives by central
+    differences of the float64 loss, steps replayed in float64 one pair at a time: the kernel, which
+    averages a bag once per centre and updates its rows once per window, must land on the same values."""
     alpha = 0.05
-    job = bag_job(rng, sg=1, hs=1, negative=0, v=6, buckets=8, dim=5, window=1, sample=0, alpha0=alpha,
-                  alpha1=alpha, ids=np.array([0, 1], np.int32), offsets=np.array([0, 2], np.int64))
-    job = job._replace(bounds=np.array([0, 1], np.int64), seeds=job.seeds[:1], lockf=np.ones_like(job.lockf))
+    job = bag_job(rng, sg=1, hs=1, negative=0, v=6, buckets=8, dim=5, window=2, sample=0, alpha0=alpha,
+                  alpha1=alpha, ids=np.array([0, 1, 2], np.int32), offsets=np.array([0, 3], np.int64))
+    bags = [[0, 6, 7, 6], [1, 8, 9], [2], [3, 10], [4], [5, 11, 12, 13]]
+    job = job._replace(bounds=np.array([0, 1], np.int64), seeds=job.seeds[:1], lockf=np.ones_like(job.lockf),
+                       shrink_windows=False, sub_offsets=np.cumsum([0] + [len(b) for b in bags]).astype(np.int64),
+                       sub_ids=np.concatenate(bags).astype(np.int32))
     run = copy_job(job)
     if use_kernel:
         sgns.train_chunks(run)
     else:
         sgns.train_chunks_reference(sgns._checked(run))
     s0, s1 = job.syn0.astype(np.float64), job.syn1.astype(np.float64)
-    for ctx, centre in ((1, 0), (0, 1)):
-        bag = [int(r) for r in job.sub_ids[job.sub_offsets[ctx]:job.sub_offsets[ctx + 1]]]
-        t = job.points[centre, :job.lengths[centre]]
-        lab = 1 - job.codes[centre, :job.lengths[centre]].astype(np.float64)
+    for centre, target in ((0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1)):
+        bag = bags[centre]
+        t = job.points[target, :job.lengths[target]]
+        lab = 1 - job.codes[target, :job.lengths[target]].astype(np.float64)
         g0 = _num_grad(lambda a, s1=s1, b=bag, t=t, lab=lab: _loss64(a, s1, b, t, lab), s0.copy())
         g1 = _num_grad(lambda a, s0=s0, b=bag, t=t, lab=lab: _loss64(s0, a, b, t, lab), s1.copy())
         assert np.abs(g0).max() > 1e-3 and np.abs(g1).max() > 1e-3    # the step does something
@@ -211,6 +217,17 @@ def test_steps_follow_the_gradient(rng, use_kernel):
         s0 = s0 - alpha * len(bag) * g0
     np.testing.assert_allclose(run.syn0, s0, atol=2e-6)
     np.testing.assert_allclose(run.syn1, s1, atol=2e-6)
+    assert not np.allclose(s0[6], job.syn0[6])
+
+
+def test_bag_gains_count_repeated_and_frozen_rows():
+    """gain = (1/n) sum over the bag's entries of lockf[row] * (times the row is in the bag), by hand."""
+    offsets = np.array([0, 3, 7, 8], np.int64)
+    ids = np.array([0, 5, 6, 1, 5, 5, 7, 2], np.int32)
+    lockf = np.ones(8, np.float32)
+    lockf[6] = 0.0
+    gains = sgns._bag_gains(offsets, ids, lockf)
+    np.testing.assert_allclose(gains, [2 / 3, (1 + 2 + 2 + 1) / 4, 1.0], rtol=1e-6)
 
 
 def test_bags_are_checked_before_the_kernel(rng):

@@ -37,8 +37,12 @@ Subword bags (fastText): the input side can be a *bag* of rows instead of one. W
 is added to every row of the bag (not divided by its size, as fastText does). CBOW takes the mean
 over *all* rows of all context bags. word2vec is the case where every bag is the word's own row
 (the default, ``sub_offsets`` empty): then the arithmetic is exactly word2vec's, bit for bit.
-fastText's own loop lets the centre's bag predict each context word; this one keeps word2vec.c's
-order (the context's bag predicts the centre), the same set of pairs over a corpus.
+Skip-gram with bags takes fastText's order (the centre's bag predicts each context word in turn;
+word2vec.c's order, context predicts centre, is the same set of pairs over a corpus). Facebook's
+fastText and gensim re-average the bag and add ``e`` to each of its rows for every pair; the kernel
+averages the bag once per centre, moves the mean by ``e`` (times :func:`_bag_gains`) after each
+pair, which is exactly what re-averaging the updated rows gives, and adds the window's summed ``e``
+to the rows once. The reference does it the textbook way (re-average, update, every pair).
 
 Noise words are drawn from unigram counts raised to ``ns_exponent`` (0.75) with a cumulative
 table and a binary search (gensim's method; word2vec.c uses a 1e8-entry lookup table). A noise
@@ -348,6 +352,7 @@ def train_chunks_reference(job: SGNSJob, first: int = 0, stop: int | None = None
     """
     stop = len(job.bounds) - 1 if stop is None else stop
     syn0, window = job.syn0, job.window
+    bags = len(job.sub_ids) > len(job.sub_offsets) - 1 > 0  # some word has more than its own row
     loss, examples, words_done = 0.0, 0, 0
     for c in range(first, stop):
         rand = _lcg(job.seeds[c])
@@ -358,17 +363,20 @@ def train_chunks_reference(job: SGNSJob, first: int = 0, stop: int | None = None
             for i, center in enumerate(sent):
                 reach = window - next(rand) % window if job.shrink_windows else window  # 1..window each side
                 context = sent[max(0, i - reach):i] + sent[i + 1:i + reach + 1]
-                if job.sg:  # each context word's input vector (its bag's mean) predicts the centre
-                    for ctx in context:
-                        rows = _bag_reference(job, ctx)
-                        h = syn0[rows[0]].copy()
-                        for r in rows[1:]:
-                            h += syn0[r]
-                        if len(rows) > 1:
-                            h *= np.float32(1.0 / len(rows))
-                        example_loss, e = _train_example_reference(job, h, center, alpha, rand)
+                if job.sg and bags:  # fastText: the centre's bag predicts each context word in turn
+                    rows = _bag_reference(job, center)
+                    for target in context:
+                        h = syn0[rows].mean(axis=0, dtype=np.float32)  # the mean of the rows as they are now
+                        example_loss, e = _train_example_reference(job, h, target, alpha, rand)
                         for r in rows:  # every row of the bag takes all of e
                             syn0[r] += job.lockf[r] * e
+                        loss += example_loss
+                        examples += 1
+                elif job.sg:  # word2vec: each context word's input vector predicts the centre
+                    for ctx in context:
+                        r = _bag_reference(job, ctx)[0]  # every bag is one row here: the word's own
+                        example_loss, e = _train_example_reference(job, syn0[r].copy(), center, alpha, rand)
+                        syn0[r] += job.lockf[r] * e
                         loss += example_loss
                         examples += 1
                 elif context:  # CBOW: the sum (or mean) of every context row predicts the centre
@@ -458,10 +466,32 @@ def _output_layer(h, e, center, syn1, syn1neg, hs, negative, cum, guide, gshift,
     return loss, state
 
 
+@jit(nogil=True, cache=True)
+def _bag_gains(sub_offsets, sub_ids, lockf):
+    """``gains[w]``: how far the mean of word w's bag moves per unit of ``e`` when every entry r of the
+    bag adds ``lockf[r] * e`` to its row, i.e. ``(1/n) sum_k lockf[r_k] * (times r_k occurs in the bag)``
+    (1.0 for a bag of distinct trainable rows; a row twice in a bag, from two n-grams sharing a bucket,
+    takes e twice and counts twice in the mean). float32, shape (V,)."""
+    v = sub_offsets.shape[0] - 1
+    gains = np.empty(v, dtype=np.float32)
+    for w in range(v):
+        b0, b1 = sub_offsets[w], sub_offsets[w + 1]
+        total = 0.0
+        for k in range(b0, b1):
+            times = 0
+            for q in range(b0, b1):
+                if sub_ids[q] == sub_ids[k]:
+                    times += 1
+            total += lockf[sub_ids[k]] * times
+        gains[w] = total / (b1 - b0)
+    return gains
+
+
 @jit(nogil=True, cache=True, fastmath=FASTMATH)
-def _train_chunks(job, first, stop, step, progress, slot):
+def _train_chunks(job, gains, first, stop, step, progress, slot):
     """Train on chunks ``first, first + step, ... < stop`` of ``job``. Returns (loss sum, examples).
-    After each chunk, ``progress[slot]`` holds the words this thread has done (read by the progress bar)."""
+    After each chunk, ``progress[slot]`` holds the words this thread has done (read by the progress bar).
+    ``gains`` is :func:`_bag_gains` of the job (read only by skip-gram with bags)."""
     # every field as a local: the loops below read plain arrays and scalars, as LLVM optimises best
     ids, offsets, bounds, seeds = job.ids, job.offsets, job.bounds, job.seeds
     syn0, syn1, syn1neg, lockf = job.syn0, job.syn1, job.syn1neg, job.lockf
@@ -477,7 +507,9 @@ def _train_chunks(job, first, stop, step, progress, slot):
         max_len = max(max_len, offsets[s + 1] - offsets[s])
     h = np.empty(dim, dtype=syn0.dtype)
     e = np.empty(dim, dtype=syn0.dtype)
+    acc = np.empty(dim, dtype=syn0.dtype)
     sent = np.empty(max_len, dtype=np.int64)
+    bags = sub_ids.shape[0] > sub_offsets.shape[0] - 1  # some word has more rows than its own (fastText)
     gshift = 31  # guide has 2**b + 1 entries: bucket of r is r >> (31 - b)
     m = guide.shape[0] - 1
     while m > 1:
@@ -507,33 +539,57 @@ def _train_chunks(job, first, stop, step, progress, slot):
                 lo = max(0, i - window + b)
                 hi = min(n, i + window + 1 - b)
                 center = sent[i]
-                if sg:
+                if sg and bags:
+                    # fastText: the centre's bag predicts each context word. Its mean h is taken once; after
+                    # each example the rows would each take lockf * e, which moves their mean by gain * e
+                    # (_bag_gains), so h follows exactly without re-reading the rows, and the rows take the
+                    # sum of the e's once the window is done (nothing else in the window reads them).
+                    if hi - lo <= 1:
+                        continue
+                    b0, b1 = sub_offsets[center], sub_offsets[center + 1]
+                    for d in range(dim):
+                        h[d] = 0.0
+                        acc[d] = 0.0
+                    for q in range(b0, b1):
+                        r = sub_ids[q]
+                        for d in range(dim):
+                            h[d] += syn0[r, d]
+                    inv = np.float32(1.0 / (b1 - b0))
+                    gw = gains[center]
+                    for d in range(dim):
+                        h[d] *= inv
                     for j in range(lo, hi):
                         if j == i:
                             continue
-                        ctx = sent[j]
-                        b0, b1 = sub_offsets[ctx], sub_offsets[ctx + 1]
-                        r = sub_ids[b0]
+                        for d in range(dim):
+                            e[d] = 0.0
+                        lo_, state = _output_layer(h, e, sent[j], syn1, syn1neg, hs, negative, cum, guide, gshift,
+                                                   codes, points, lengths, alpha, sig, nlogsig, state)
+                        loss += lo_
+                        examples += 1
+                        for d in range(dim):
+                            h[d] += gw * e[d]
+                            acc[d] += e[d]
+                    for q in range(b0, b1):
+                        r = sub_ids[q]
+                        lk = lockf[r]
+                        for d in range(dim):
+                            syn0[r, d] += lk * acc[d]
+                elif sg:  # word2vec: each context word's own row predicts the centre
+                    for j in range(lo, hi):
+                        if j == i:
+                            continue
+                        r = sub_ids[sub_offsets[sent[j]]]
                         for d in range(dim):
                             h[d] = syn0[r, d]
                             e[d] = 0.0
-                        if b1 - b0 > 1:  # a bag (fastText): the mean of its rows
-                            for q in range(b0 + 1, b1):
-                                r = sub_ids[q]
-                                for d in range(dim):
-                                    h[d] += syn0[r, d]
-                            inv = np.float32(1.0 / (b1 - b0))
-                            for d in range(dim):
-                                h[d] *= inv
                         lo_, state = _output_layer(h, e, center, syn1, syn1neg, hs, negative, cum, guide, gshift,
                                                    codes, points, lengths, alpha, sig, nlogsig, state)
                         loss += lo_
                         examples += 1
-                        for q in range(b0, b1):
-                            r = sub_ids[q]
-                            lk = lockf[r]
-                            for d in range(dim):
-                                syn0[r, d] += lk * e[d]
+                        lk = lockf[r]
+                        for d in range(dim):
+                            syn0[r, d] += lk * e[d]
                 else:
                     count = hi - lo - 1
                     if count <= 0:
@@ -572,11 +628,11 @@ def _train_chunks(job, first, stop, step, progress, slot):
 
 
 @jit(nogil=True, cache=True, fastmath=FASTMATH, parallel=True)
-def _train_chunks_parallel(job, first, stop, workers, progress, losses, counts):
+def _train_chunks_parallel(job, gains, first, stop, workers, progress, losses, counts):
     # Hogwild: thread t takes chunks first + t, first + t + workers, ...; no locks on the tables, no
     # barrier until the end. Progress slots are 8 int64 (one cache line) apart: no false sharing.
     for t in prange(workers):
-        lo_, n = _train_chunks(job, first + t, stop, workers, progress, 8 * t)
+        lo_, n = _train_chunks(job, gains, first + t, stop, workers, progress, 8 * t)
         losses[t] = lo_
         counts[t] = n
 
@@ -649,6 +705,13 @@ def _checked(job: SGNSJob) -> SGNSJob:
                         done_before=float(job.done_before), total_words=float(job.total_words))
 
 
+def job_gains(job: SGNSJob) -> np.ndarray:
+    """:func:`_bag_gains` of a checked job when the kernel reads them (skip-gram with bags), else empty."""
+    if job.sg and len(job.sub_ids) > len(job.sub_offsets) - 1 > 0:
+        return _bag_gains(job.sub_offsets, job.sub_ids, job.lockf)
+    return np.zeros(0, dtype=np.float32)
+
+
 def train_chunks(job: SGNSJob, first: int = 0, stop: int | None = None, workers: int = 1,
                  progress=None) -> tuple[float, int]:
     """Checked entry point: train on chunks ``first:stop`` (default: all) of ``job`` with ``workers``
@@ -674,12 +737,13 @@ def train_chunks(job: SGNSJob, first: int = 0, stop: int | None = None, workers:
         raise ValueError("progress must be an int64 array of at least 8 * workers entries")
     if not jit_enabled():
         return train_chunks_reference(job, int(first), int(stop), progress)
+    gains = job_gains(job)
     if workers == 1:
-        loss, n = _train_chunks(job, int(first), int(stop), 1, progress, 0)
+        loss, n = _train_chunks(job, gains, int(first), int(stop), 1, progress, 0)
         return float(loss), int(n)
     losses = np.zeros(workers, dtype=np.float64)
     counts = np.zeros(workers, dtype=np.int64)
-    _train_chunks_parallel(job, int(first), int(stop), int(workers), progress, losses, counts)
+    _train_chunks_parallel(job, gains, int(first), int(stop), int(workers), progress, losses, counts)
     return float(losses.sum()), int(counts.sum())
 
 
