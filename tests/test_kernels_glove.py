@@ -25,9 +25,10 @@ def copy_job(job):
     return job._replace(**{k: getattr(job, k).copy() for k in ("W", "C", "bw", "bc", "GW", "GC", "gbw", "gbc")})
 
 
-@pytest.mark.parametrize("clip", [100.0, 0.01])  # 0.01: most gradient components are clipped
-def test_kernel_equals_reference(rng, clip):
-    job = make_job(rng, clip=clip)
+@pytest.mark.parametrize("clip, bias_eta", [(100.0, None), (0.01, None), (100.0, 1.0)],
+                         ids=["plain", "clipped", "c-code-biases"])  # 0.01: most components are clipped
+def test_kernel_equals_reference(rng, clip, bias_eta):
+    job = make_job(rng, clip=clip)._replace(bias_eta=bias_eta)
     ker, ref = copy_job(job), copy_job(job)
     p_k, p_r = np.zeros(8, np.int64), np.zeros(8, np.int64)
     cost_k = kg.train_pairs(ker, workers=1, progress=p_k)
@@ -97,6 +98,27 @@ def test_first_step_of_a_pair_is_minus_eta_times_the_gradient(rng):
     np.testing.assert_allclose(job.C - before.C, -0.05 * dC, rtol=1e-4, atol=1e-9)
     np.testing.assert_allclose(job.bw - before.bw, -0.05 * dbw, rtol=1e-4, atol=1e-9)
     np.testing.assert_allclose(job.bc - before.bc, -0.05 * dbc, rtol=1e-4, atol=1e-9)
+
+
+def test_bias_eta_one_steps_the_biases_like_the_c_code(rng):
+    """bias_eta=1 (glove.c since 2019): the first bias step on a pair is -f diff (AdaGrad's sum starts at 1),
+    the vectors still step by -eta * gradient; the next step divides by sqrt(1 + (f diff)**2)."""
+    job = make_job(rng, v=10, dim=6, n=2, block=2)._replace(bias_eta=1.0)
+    job.rows[:], job.cols[:] = 3, 4          # the same pair twice
+    before = copy_job(job)
+    kg.train_pairs_reference(kg._checked(job._replace(blocks=np.zeros(1, np.int64))))
+    w, c = before.W[3].astype(np.float64), before.C[4].astype(np.float64)
+    fdiff = before.weight[0] * (w @ c + before.bw[3] + before.bc[4] - before.logx[0])
+    bw1 = before.bw[3] - fdiff
+    # second pair: parameters after step 1, the sum now 1 + fdiff**2
+    w1 = w - 0.05 * fdiff * c
+    c1 = c - 0.05 * fdiff * w
+    fdiff2 = before.weight[1] * (w1 @ c1 + bw1 + (before.bc[4] - fdiff) - before.logx[1])
+    assert job.bw[3] == pytest.approx(bw1 - fdiff2 / np.sqrt(1 + fdiff**2), rel=1e-4)
+    assert job.gbw[3] == pytest.approx(1 + fdiff**2 + fdiff2**2, rel=1e-4)
+    kernel = copy_job(before)
+    kg.train_pairs(kernel._replace(blocks=np.zeros(1, np.int64)))
+    np.testing.assert_allclose(kernel.bw, job.bw, rtol=1e-5)
 
 
 def test_weighting_function():

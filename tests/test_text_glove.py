@@ -101,8 +101,8 @@ def test_x_max_changes_the_weights():
 @pytest.mark.parametrize("name, value", [
     ("x_max", 0), ("x_max", -1.0), ("x_max", float("nan")), ("vector_size", 0), ("window", 0), ("min_count", -1),
     ("epochs", 0), ("workers", 0), ("seed", -1), ("learning_rate", 0.0), ("alpha", -0.5), ("grad_clip", 0.0),
-    ("memory", 0), ("max_vocab_size", 0), ("max_final_vocab", 0), ("use_context_vectors", "yes"),
-    ("vector_size", 2.5), ("window", True),
+    ("bias_learning_rate", 0.0), ("memory", 0), ("max_vocab_size", 0), ("max_final_vocab", 0),
+    ("use_context_vectors", "yes"), ("vector_size", 2.5), ("window", True),
 ])
 def test_bad_settings_name_the_parameter(name, value):
     with pytest.raises(ValueError, match=name):

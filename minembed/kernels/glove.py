@@ -21,10 +21,11 @@ Pairs are visited one at a time (stochastic gradient). Each parameter ``p`` has 
     p  -= g / sqrt(G_p)          (with G_p from *before* this step)
     G_p += g**2
 
-Both vectors' steps use the other vector's value from before the step. The C code differs in
-one place: since 2019 its bias steps are ``f diff / sqrt(G)`` without ``eta`` (a side effect of
-moving ``eta`` into the clipped vector gradient; the 2014 code scaled them by ``eta`` too). Here
-every parameter, biases included, steps by ``eta`` (textbook AdaGrad). The C code also skips a
+Both vectors' steps use the other vector's value from before the step. The biases step with
+their own rate ``bias_eta`` (``g = bias_eta * clip(f diff)``), by default ``eta`` (textbook
+AdaGrad, as the 2014 C code). Since 2019 the C code's bias steps are ``f diff / sqrt(G)`` with
+``G += (f diff)**2``, i.e. ``bias_eta = 1`` (glove.c's bias update, a side effect of moving
+``eta`` into the clipped vector gradient): ``bias_eta=1.0`` reproduces it. The C code also skips a
 pair whose ``diff`` is NaN; here a NaN spreads and the trainer stops with an error naming it.
 
 Order and threads
@@ -100,7 +101,8 @@ class GloVeJob(NamedTuple):
     Parameters, updated in place: ``W``, ``C`` (V, D) float32; ``bw``, ``bc`` (V,) float32.
     AdaGrad accumulators of the same shapes: ``GW``, ``GC``, ``gbw``, ``gbc`` (start at 1).
     Settings: ``eta`` (learning rate), ``grad_clip`` (each gradient component is clipped to
-    [-grad_clip, grad_clip] before the step).
+    [-grad_clip, grad_clip] before the step), ``bias_eta`` (the biases' learning rate; None = ``eta``;
+    1.0 = the C code since 2019).
     """
 
     rows: np.ndarray
@@ -119,6 +121,7 @@ class GloVeJob(NamedTuple):
     gbc: np.ndarray
     eta: float
     grad_clip: float
+    bias_eta: float | None = None
 
     def __repr__(self) -> str:
         parts = [f"{k}={v.dtype}{list(v.shape)}" if isinstance(v, np.ndarray) else f"{k}={v!r}"
@@ -140,7 +143,7 @@ def _pair_step_reference(job: GloVeJob, k: int) -> float:
     c -= gc / np.sqrt(job.GC[j])
     job.GW[i] += gw * gw
     job.GC[j] += gc * gc
-    gb = eta * np.clip(fdiff, -clip, clip)
+    gb = np.float32(job.eta if job.bias_eta is None else job.bias_eta) * np.clip(fdiff, -clip, clip)
     job.bw[i] -= gb / np.sqrt(job.gbw[i])
     job.bc[j] -= gb / np.sqrt(job.gbc[j])
     job.gbw[i] += gb * gb
@@ -175,7 +178,7 @@ def _train_pairs(job, first, step, progress, slot):
     block ``progress[slot]`` holds the pairs this thread has done."""
     rows, cols, logx, weight, blocks, block = job.rows, job.cols, job.logx, job.weight, job.blocks, job.block
     W, C, bw, bc, GW, GC, gbw, gbc = job.W, job.C, job.bw, job.bc, job.GW, job.GC, job.gbw, job.gbc
-    eta, clip = np.float32(job.eta), np.float32(job.grad_clip)
+    eta, clip, bias_eta = np.float32(job.eta), np.float32(job.grad_clip), np.float32(job.bias_eta)
     n, dim = rows.shape[0], W.shape[1]
     cost = 0.0
     done = 0
@@ -199,7 +202,7 @@ def _train_pairs(job, first, step, progress, slot):
                 C[j, d] = c - gc / math.sqrt(GC[j, d])
                 GW[i, d] += gw * gw
                 GC[j, d] += gc * gc
-            gb = eta * min(max(fdiff, -clip), clip)
+            gb = bias_eta * min(max(fdiff, -clip), clip)
             bw[i] -= gb / math.sqrt(gbw[i])
             bc[j] -= gb / math.sqrt(gbc[j])
             gbw[i] += gb * gb
@@ -247,7 +250,10 @@ def _checked(job: GloVeJob) -> GloVeJob:
         raise ValueError(f"blocks must be int64 block numbers in [0, {n_blocks})")
     if not (job.eta > 0 and math.isfinite(job.eta)) or not job.grad_clip > 0:
         raise ValueError(f"eta and grad_clip must be > 0, got {job.eta!r} and {job.grad_clip!r}")
-    return job._replace(block=block, eta=float(job.eta), grad_clip=float(job.grad_clip))
+    bias_eta = job.eta if job.bias_eta is None else job.bias_eta
+    if not (bias_eta > 0 and math.isfinite(bias_eta)):
+        raise ValueError(f"bias_eta must be > 0, got {job.bias_eta!r}")
+    return job._replace(block=block, eta=float(job.eta), grad_clip=float(job.grad_clip), bias_eta=float(bias_eta))
 
 
 def train_pairs(job: GloVeJob, workers: int = 1, progress=None) -> float:

@@ -57,6 +57,9 @@ class GloVe:
         learning_rate: AdaGrad's initial step (the C code's ``eta``).
         epochs: passes over the pairs.               workers: Hogwild threads.   seed: randomness.
         grad_clip: each gradient component is clipped to [-grad_clip, grad_clip] (the C code's 100).
+        bias_learning_rate: AdaGrad's initial step for the biases; None (default) = ``learning_rate``
+            (textbook AdaGrad, the 2014 C code). 1.0 reproduces the C code since 2019, whose bias steps
+            have no ``eta`` (glove.c: ``W[bias] -= fdiff / sqrt(gradsq[bias])``; see kernels/glove.py).
         use_context_vectors: ``wv`` holds ``W + C`` (True) or ``W`` only (False).
         distance_weighting: 1/d weights (True, as the C code) or 1 for every pair in the window.
         memory: GiB the co-occurrence counting may use (soft; see ``count_cooccurrences``).
@@ -73,7 +76,7 @@ class GloVe:
                  epochs: int = 25, workers: int = 1, seed: int = 1, max_vocab_size: int | None = None,
                  max_final_vocab: int | None = None, trim_rule=None, grad_clip: float = 100.0,
                  use_context_vectors: bool = True, distance_weighting: bool = True, memory: float = 1.0,
-                 callbacks=(), progress: bool = True):
+                 callbacks=(), progress: bool = True, bias_learning_rate: float | None = None):
         self.vector_size = _check_int("vector_size", vector_size, 1)
         self.window = _check_int("window", window, 1)
         self.min_count = _check_int("min_count", min_count, 0)
@@ -93,6 +96,8 @@ class GloVe:
             raise TypeError(f"trim_rule must be a function (word, count, min_count) -> RULE_*, got {trim_rule!r}")
         self.trim_rule = trim_rule
         self.grad_clip = _check_float("grad_clip", grad_clip, 0.0, strict=True)
+        self.bias_learning_rate = (None if bias_learning_rate is None else
+                                   _check_float("bias_learning_rate", bias_learning_rate, 0.0, strict=True))
         for name, flag in (("use_context_vectors", use_context_vectors), ("distance_weighting", distance_weighting)):
             if not isinstance(flag, (bool, np.bool_)):
                 raise ValueError(f"{name} must be True or False, got {flag!r}")
@@ -205,7 +210,8 @@ class GloVe:
                 job = kglove.GloVeJob(rows=pairs["row"], cols=pairs["col"], logx=pairs["logx"],
                                       weight=pairs["weight"], blocks=blocks, block=BLOCK_PAIRS, W=self.W, C=self.C,
                                       bw=self.bw, bc=self.bc, GW=self.GW, GC=self.GC, gbw=self.gbw, gbc=self.gbc,
-                                      eta=self.learning_rate, grad_clip=self.grad_clip)
+                                      eta=self.learning_rate, grad_clip=self.grad_clip,
+                                      bias_eta=self.bias_learning_rate)
                 cost = self._run_epoch(job, bar, ep * n)
                 self.epoch_times.append(time.perf_counter() - t0)
                 self.epoch_cpu_times.append(time.process_time() - c0)
