@@ -23,9 +23,10 @@ Parameter names and defaults are gensim's ``FastText`` (``workers=1`` here). Fac
 defaults differ: ``alpha`` 0.05, ``sample`` 1e-4, ``epoch`` 5, and a model also learns "</s>"
 (its end-of-line token). Differences from both, on purpose:
 
-* skip-gram pairs are visited as word2vec.c does (each context word's bag predicts the centre);
-  fastText and gensim let the centre's bag predict each context word. Over a corpus these are the
-  same pairs.
+* skip-gram visits the pairs in fastText's order (the centre's bag predicts each context word) but
+  averages the bag once per centre and updates its rows once per window, keeping the mean up to date
+  in between: the same arithmetic as re-averaging for every pair (Facebook, gensim), less memory
+  traffic (:mod:`minembed.kernels.sgns`).
 * The input vector is the mean over ``1 + |ngrams|`` rows, as in Facebook's fastText; gensim
   divides the same sum by ``|ngrams|`` in skip-gram.
 * ``build_vocab(update=True)`` is not supported (the bucket rows start after the word rows).
