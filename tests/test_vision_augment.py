@@ -136,3 +136,19 @@ def test_bad_input():
         affine_warp(np.zeros((2, 4, 4), np.int32), np.zeros((2, 2, 3)))
     with pytest.raises(ValueError, match="NaN"):
         affine_warp(np.zeros((1, 4, 4), np.float32), np.full((1, 2, 3), np.nan))
+
+
+def test_warp_matches_torch_grid_sample():
+    """The same inverse maps in PyTorch's normalised coordinates (align_corners=False: x_n = (2x + 1) / W - 1),
+    applied by F.grid_sample (bilinear, zero padding): the same pixels."""
+    torch = pytest.importorskip("torch")
+    size = 28
+    m = Augment(degrees=25, shear=15, max_shift=3).matrices(5, np.random.default_rng(4))
+    norm = np.array([[2 / size, 0, 1 / size - 1], [0, 2 / size, 1 / size - 1], [0, 0, 1]])
+    full = np.concatenate([m, np.tile([[[0.0, 0.0, 1.0]]], (5, 1, 1))], axis=1)
+    theta = torch.tensor((norm @ full @ np.linalg.inv(norm))[:, :2])
+    x = np.random.default_rng(5).random((5, 1, size, size))
+    grid = torch.nn.functional.affine_grid(theta, (5, 1, size, size), align_corners=False)
+    ref = torch.nn.functional.grid_sample(torch.tensor(x), grid, mode="bilinear", padding_mode="zeros",
+                                          align_corners=False).numpy()
+    np.testing.assert_allclose(warp(x, m), ref, atol=1e-9)
