@@ -129,13 +129,16 @@ def main(argv=None) -> None:
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--x-max", type=float, nargs="+", default=[10.0])
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--bias-learning-rate", type=float, default=None,
+                   help="minembed's bias step rate (default: = learning_rate; 1.0 = the C code's since 2019)")
     harness.add_arguments(p, rounds=2)
     args = p.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
         for x_max in args.x_max:
             settings = dict(vector_size=100, window=10, min_count=5, x_max=x_max, alpha=0.75, learning_rate=0.05,
-                            epochs=args.epochs, workers=args.workers, seed=1)
+                            epochs=args.epochs, workers=args.workers, seed=1,
+                            bias_learning_rate=args.bias_learning_rate)  # read by minembed's side only
             sides = [harness.Side("minembed", "side_minembed",
                                   dict(corpus=args.corpus, out=f"{tmp}/minembed.npz", settings=settings))]
             if args.glove_c:
@@ -144,7 +147,9 @@ def main(argv=None) -> None:
                                                                      threads=args.workers)))
             res = harness.measure(__file__, sides, args, repeats=1, warmup=0)
             harness.print_header(f"GloVe on {args.corpus}: min_count 5, window 10, dim 100, x_max {x_max:g}, "
-                                 f"{args.epochs} iterations, {args.workers} threads", res, args)
+                                 f"{args.epochs} iterations, {args.workers} threads"
+                                 + (f", minembed bias_learning_rate {args.bias_learning_rate:g}"
+                                    if args.bias_learning_rate is not None else ""), res, args)
             print(f"{'side':9s} {'count s':>8s} {'count CPU':>9s} {'pairs':>11s} {'vocab':>7s} {'iter s':>7s} "
                   f"{'iter CPU s':>10s} {'shuffle s':>9s} {'cost':>8s} {'WS353':>6s} {'analogy':>8s} {'scored':>7s}")
             for label, r in res.items():
