@@ -67,6 +67,20 @@ def test_a_quick_build_takes_only_the_lessons_asked_for(course, tmp_path, monkey
         minembed_book.lesson_files(course, only="05")
 
 
+def test_every_lesson_title_has_one_form_in_the_book(course, tmp_path):
+    for heading, expected in [("Lesson 03 — word2vec: skip-gram", "03 · word2vec: skip-gram"),
+                              ("05 · Image embeddings from a tiny CNN", "05 · Image embeddings from a tiny CNN"),
+                              ("Lesson 14: Clusters, outliers", "14 · Clusters, outliers"),
+                              ("Tokens", "07 · Tokens"), ("3D maps", "03 · 3D maps")]:
+        number = expected[:2]
+        assert minembed_book.uniform_title(number, heading) == expected
+    _, info = minembed_book.prepare_lessons(course, tmp_path / "generated", minembed_book.PackageIndex())
+    assert info["08_new"]["title"] == "08 · A new lesson"
+    page = json.loads((tmp_path / "generated" / "08_new.ipynb").read_text())
+    assert page["cells"][0]["source"].splitlines()[0] == "# 08 · A new lesson"      # the page's own title too
+    assert "After lesson 03" in page["cells"][0]["source"]
+
+
 def fake_mathjax(root: Path) -> None:
     files = ["MathJax.js", "config/TeX-AMS-MML_HTMLorMML-full.js", "unpacked/MathJax.js", "test/index.html",
              "fonts/HTML-CSS/TeX/woff/MathJax_Main-Regular.woff", "fonts/HTML-CSS/Asana-Math/woff/A.woff",

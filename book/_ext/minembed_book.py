@@ -298,6 +298,27 @@ def lesson_title(notebook: dict, fallback: str) -> str:
     return fallback
 
 
+def uniform_title(number: str, title: str) -> str:
+    """One form for every lesson in the book's menu and map, whatever its notebook's heading says:
+    "Lesson 03 — word2vec", "05 · Image embeddings", "Lesson 14: Clusters" -> "03 · word2vec", ..."""
+    rest = re.sub(r"^(?:lesson\s*\d+\s*(?:[—–·:.|-]\s*)?|\d+\s*[—–·:.|-]\s*)", "", title, flags=re.I).strip()
+    return f"{number} · {rest or title}"
+
+
+def set_title(notebook: dict, title: str) -> None:
+    """Replace the first "# " heading of the notebook (the page's title) by ``title``."""
+    for cell in notebook["cells"]:
+        if cell["cell_type"] != "markdown":
+            continue
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        lines = source.split("\n")
+        for i, line in enumerate(lines):
+            if line.startswith("# "):
+                lines[i] = f"# {title}"
+                cell["source"] = "\n".join(lines)
+                return
+
+
 def lessons_mentioned(notebook: dict, own: str) -> list[str]:
     """Numbers of the earlier lessons a lesson mentions ("lesson 03", "lessons 01 and 02") or declares in its
     metadata (``{"minembed": {"builds_on": ["01"]}}``)."""
@@ -340,8 +361,9 @@ def prepare_lessons(root: Path, out: Path, index: PackageIndex) -> tuple[dict, d
         number = path.name[:2]
         used = names_used(notebook, index)
         uses[path.stem] = used
-        info[path.stem] = {"number": number, "title": lesson_title(notebook, path.stem),
-                           "builds_on": lessons_mentioned(notebook, number)}
+        title = uniform_title(number, lesson_title(notebook, path.stem))
+        set_title(notebook, title)
+        info[path.stem] = {"number": number, "title": title, "builds_on": lessons_mentioned(notebook, number)}
         links = ", ".join(f"{{py:{'mod' if n in index.modules else 'obj'}}}`{n.removeprefix('minembed.')} <{n}>`"
                           for n in used)
         solutions = sorted((root / "lessons" / "solutions").glob(f"{number}_*.py"))
