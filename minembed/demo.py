@@ -130,6 +130,111 @@ def similarity_maps(out_dir: Path, quick: bool = False) -> None:
 
 
 
+def tiny_bert(out_dir: Path, quick: bool = False) -> dict:
+    """Tokens, then context: a byte-level BPE tokenizer learned from bundled lines, a one-block BERT
+    pretrained on them by masked-language modelling (its held-out masked-token accuracy beside the
+    constant answer), nearest lines by the cosine of mean-pooled sentence vectors, and an attention map.
+
+    Returns what it made (``tokenizer``, ``model``, ``report`` of :func:`minembed.text.mlm.train_tiny_bert`,
+    the ``sentence`` it split, the nearest-line ``same_source`` share, the untrained network's
+    ``same_source_untrained`` and the ``chance`` level, the ``plot`` path and the stage's ``seconds``), for
+    the tests.
+    """
+    from .datasets import load_sources
+    from .space.search import ExactIndex, normalize
+    from .text.bert import TinyBERT
+    from .text.bpe import BPETokenizer
+    from .text.mlm import SPECIALS, split_lines, train_tiny_bert
+
+    start = time.perf_counter()
+    lines, labels, names = load_sources()
+    labels = np.asarray(labels)
+    order = make_rng(seed=0).permutation(len(lines))
+    # 5000 lines x 5 epochs of a one-block model: ~30 s of training on one core. A second block costs
+    # ~1.6x per step and, in this budget, learns less (it has not yet learned to look at its neighbours).
+    n_lines, epochs = (3000, 3) if quick else (5000, 5)
+    chosen, unseen = order[:n_lines], order[n_lines:n_lines + 300]
+    texts = [lines[i] for i in chosen]
+    held_out, vocab_size, max_len = 0.1, 1000, 32
+
+    # The tokenizer learns from the training lines only: train_tiny_bert makes the same split (same seed).
+    train_lines, _ = split_lines(texts, held_out, seed=0)
+    t0 = time.perf_counter()
+    tok = BPETokenizer.train(train_lines, vocab_size, special_tokens=list(SPECIALS))
+    print(f"[bert] byte-level BPE: {tok.vocab_size} tokens ({len(tok.merges)} merges + 256 bytes + "
+          f"{len(SPECIALS)} specials) learned from {len(train_lines):,} lines in {time.perf_counter() - t0:.1f} s")
+    sentence = "The tokenizer splits unfamiliar words like embeddings into pieces."
+    ids = tok.encode(sentence)
+    print(f"  {sentence!r} -> {len(ids)} tokens: " + "|".join(tok.id_to_token(int(i)) for i in ids))
+    print(f"  decode(encode(text)) == text: {tok.decode(ids) == sentence} (bytes: nothing is ever unknown)")
+
+    model, rep = train_tiny_bert(texts, vocab_size=vocab_size, max_len=max_len, dim=64, depth=1, num_heads=4,
+                                 mlp_hidden=128, epochs=epochs, batch_size=32, lr=5e-3, held_out=held_out,
+                                 tokenizer=tok, seed=0)                     # a bar per epoch
+    n_params = sum(p.data.size for p in model.parameters())
+    print(f"[bert] tiny BERT (1 block, dim 64, 4 heads, {n_params:,} parameters): {rep['train_sequences']:,} "
+          f"sequences of {max_len} tokens x {epochs} epochs in {rep['seconds']:.1f} s")
+    print(f"[bert] held-out masked-token accuracy {rep['accuracy']:.1%} vs {rep['baseline']:.1%} for always "
+          f"answering the most frequent token ({rep['n_masked']:,} masked tokens of {rep['test_lines']} "
+          f"held-out lines)")
+
+    # Sentence vectors: the mean of a line's contextual token vectors. Raw cosines are all near 1 (every
+    # vector shares one large direction), so the database mean is subtracted first. Lines the model never
+    # saw look up their nearest line among the ones it trained on: does it come from the same source? The
+    # same network before training (same seed) is the control that says what the training added.
+    def nearest_lines(net):
+        db = net.embed(texts, truncate=True)                              # (n_lines, 64)
+        queries = net.embed([lines[i] for i in unseen], truncate=True)    # (300, 64)
+        centre = db.mean(axis=0)
+        found, cos = ExactIndex(normalize(db - centre), metric="dot").search(normalize(queries - centre), 1)
+        return found[:, 0], cos[:, 0], float(np.mean(labels[chosen][found[:, 0]] == labels[unseen]))
+
+    nearest, cosine, same = nearest_lines(model)
+    _, _, same_untrained = nearest_lines(TinyBERT(**model.config, tokenizer=tok, seed=0))
+    share = np.bincount(labels[chosen], minlength=len(names)) / n_lines
+    chance = float(share @ (np.bincount(labels[unseen], minlength=len(names)) / len(unseen)))
+    print(f"[bert] sentence vectors (mean-pooled, centred, cosine): the nearest line of each of {len(unseen)} "
+          f"unseen lines comes from the same source for {same:.0%} (the same network untrained: "
+          f"{same_untrained:.0%}; chance: {chance:.0%})")
+    if same <= same_untrained + 0.02:
+        print("  seconds of masked-LM training teach filling in tokens, not telling texts apart: for that, "
+              "fine-tune (lesson 08)")
+    for q in range(2):
+        j = int(nearest[q])
+        print(f"  [{names[labels[unseen[q]]]}] {lines[unseen[q]][:60]!r}\n"
+              f"     -> [{names[labels[chosen[j]]]}] {texts[j][:60]!r} (cosine {cosine[q]:.2f})")
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import PercentFormatter
+
+    hist = rep["history"]
+    maps, toks = model.attention_maps("and god said let there be light and there was light")
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1, 1.15]})
+    a1.plot(hist["epoch"], hist["test_accuracy"], "o-", label="tiny BERT")
+    a1.axhline(rep["baseline"], color="gray", ls="--", label="most frequent token")
+    a1.set_xticks(hist["epoch"])                                             # whole epochs only
+    a1.set_ylim(0, None)
+    a1.yaxis.set_major_formatter(PercentFormatter(1.0))
+    a1.set(xlabel="epoch", ylabel="held-out masked-token accuracy", title="Masked-language modelling")
+    a1.legend()
+    im = a2.imshow(maps.mean(axis=0), cmap="viridis")
+    a2.set_xticks(range(len(toks)), toks, rotation=90, fontsize=8)
+    a2.set_yticks(range(len(toks)), toks, fontsize=8)
+    a2.set(xlabel="key token", ylabel="query token", title="attention weights (mean over heads)")
+    fig.colorbar(im, ax=a2, label="weight")
+    path = out_dir / "bert_mlm.png"
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    seconds = time.perf_counter() - start
+    print(f"[bert] accuracy curve and attention map saved to {path}; this part took {seconds:.0f} s")
+    return dict(tokenizer=tok, model=model, report=rep, sentence=sentence, same_source=same,
+                same_source_untrained=same_untrained, chance=chance, plot=path, seconds=seconds)
+
+
 class _BarUpdates(list):
     """A ``history=`` list for :func:`minembed.space.maps.tsne` (it appends ``(step, KL)`` every 50
     steps) that also moves a progress bar: progress without a callback argument."""
@@ -209,7 +314,7 @@ def image_embeddings(out_dir: Path, quick: bool = False) -> None:
     print(f"[images] nearest-neighbour grid saved to {path}")
 
 
-PARTS = [source_classifier, word_vectors, similarity_maps, image_embeddings, vit_mnist]
+PARTS = [source_classifier, word_vectors, similarity_maps, tiny_bert, image_embeddings, vit_mnist]
 
 
 def run_demo(out_dir="minembed-demo", quick: bool = False) -> None:
