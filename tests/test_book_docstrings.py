@@ -42,3 +42,47 @@ def test_lesson_scan_finds_the_minembed_names_a_notebook_uses():
     for name in ("minembed.nn.Embedding", "minembed.space.topk", "minembed.vision.TinyCNN", "minembed.nn.Linear"):
         assert name in used
     assert "minembed.text.Word2Vec" not in used
+
+
+def documented_docstrings(index):
+    """(name, what, docstring) of what the API pages document: modules, public classes and functions, and the
+    public methods and properties a class defines itself (autodoc's ``:members:``, inherited ones left out)."""
+    import inspect
+
+    for name, module in index.modules.items():
+        yield name, "module", module.__doc__
+    for name, obj in index.objects.items():
+        yield name, "class" if inspect.isclass(obj) else "function", minembed_book.own_docstring(obj)
+        if inspect.isclass(obj):
+            for attr, member in vars(obj).items():
+                if attr.startswith("_"):
+                    continue
+                member = member.__func__ if isinstance(member, (staticmethod, classmethod)) else member
+                if inspect.isfunction(member) or isinstance(member, property):
+                    yield f"{name}.{attr}", "method", member.__doc__
+
+
+def test_no_docstring_is_shown_as_plain_text():
+    """The book shows a docstring that reStructuredText would misread "as written", in a literal block (issue 20:
+    formulas with ``|x|`` norms, indented blocks after a paragraph). None should need that: the same decision as
+    the extension's (napoleon's rewriting, then :func:`minembed_book.rst_problems`), without a Sphinx build."""
+    import pytest
+
+    pytest.importorskip("docutils", reason="needs the book extra (pip install -e '.[book]')")
+    napoleon = pytest.importorskip("sphinx.ext.napoleon", reason="needs the book extra (pip install -e '.[book]')")
+    from sphinx.ext.napoleon.docstring import GoogleDocstring, NumpyDocstring
+    from sphinx.util.docstrings import prepare_docstring
+
+    config = napoleon.Config(napoleon_google_docstring=True, napoleon_numpy_docstring=True)
+    plain, seen = [], 0
+    for name, what, doc in documented_docstrings(minembed_book.PackageIndex()):
+        if not doc or not doc.strip():
+            continue
+        seen += 1
+        lines = NumpyDocstring(prepare_docstring(doc), config, what=what, name=name).lines()   # napoleon's order
+        lines = GoogleDocstring(lines, config, what=what, name=name).lines()
+        problems = minembed_book.rst_problems("\n".join(lines))
+        if problems:
+            plain.append(f"{name}: {problems.strip().splitlines()[0]}")
+    assert seen > 500  # the check really read the package
+    assert not plain, "docstrings the book would show as plain text:\n" + "\n".join(plain)

@@ -219,27 +219,29 @@ class SGNSJob(NamedTuple):
     """Everything :func:`train_chunks` reads: a block of the corpus, the tables it updates, the
     sampling tables and the settings. Print it to see what a training call is about to do.
 
-    Corpus block (sentence ``s`` is ``ids[offsets[s]:offsets[s + 1]]``; chunk ``c`` is sentences
-    ``bounds[c]:bounds[c + 1]`` and draws its random numbers from ``seeds[c]``):
-        ids (N,) int32 in [0, V);  offsets (S+1,) int64 from 0 to N;  bounds (C+1,) int64;  seeds (C,) uint64.
-    Parameters, updated in place:
-        syn0 (V, D) float32 input vectors;  syn1 (V-1, D) float32 hierarchical-softmax inner nodes
-        ((0, D) when ``hs`` is off);  syn1neg (V, D) float32 negative-sampling output vectors
-        ((0, D) when ``negative`` is 0);  lockf (R,) float32: the input update of row r is multiplied
+    Corpus block
+        Sentence ``s`` is ``ids[offsets[s]:offsets[s + 1]]``; chunk ``c`` is sentences
+        ``bounds[c]:bounds[c + 1]`` and draws its random numbers from ``seeds[c]``.
+        ``ids`` (N,) int32 in [0, V); ``offsets`` (S+1,) int64 from 0 to N; ``bounds`` (C+1,) int64;
+        ``seeds`` (C,) uint64.
+    Parameters, updated in place
+        ``syn0`` (V, D) float32 input vectors; ``syn1`` (V-1, D) float32 hierarchical-softmax inner nodes
+        ((0, D) when ``hs`` is off); ``syn1neg`` (V, D) float32 negative-sampling output vectors
+        ((0, D) when ``negative`` is 0); ``lockf`` (R,) float32: the input update of row r is multiplied
         by ``lockf[r]`` (gensim's ``vectors_lockf``; 1.0 trains normally, 0.0 freezes the row).
         Without bags ``syn0`` has one row per word (R = V); with bags it has R >= V rows
         (fastText: V word rows, then the n-gram buckets).
-    Tables (built once per vocabulary by the functions above):
-        keep (V,) int64 from :func:`keep_thresholds`;  cum (V,) int64 from :func:`cum_table` and
-        guide from :func:`guide_table` (noise words);  codes (V, L) uint8, points (V, L) int32 and
-        lengths (V,) int32 from :func:`huffman_tree`;  sig, nlogsig from :func:`sigmoid_tables`.
-    Settings:
-        sg (skip-gram, else CBOW), cbow_mean, hs, negative (noise words per example), window,
-        shrink_windows (True: each centre draws its window size in 1..window; False: always window);
-        the learning rate falls linearly from alpha0 to alpha1 over ``total_words`` words, and this
-        block starts ``done_before`` words into that schedule.
-    Subword bags (optional, last so word2vec's jobs need not name them):
-        sub_offsets (V+1,) int64 and sub_ids (M,) int32 in [0, R): word w's input rows are
+    Tables, built once per vocabulary by the functions above
+        ``keep`` (V,) int64 from :func:`keep_thresholds`; ``cum`` (V,) int64 from :func:`cum_table` and
+        ``guide`` from :func:`guide_table` (noise words); ``codes`` (V, L) uint8, ``points`` (V, L) int32 and
+        ``lengths`` (V,) int32 from :func:`huffman_tree`; ``sig``, ``nlogsig`` from :func:`sigmoid_tables`.
+    Settings
+        ``sg`` (skip-gram, else CBOW), ``cbow_mean``, ``hs``, ``negative`` (noise words per example),
+        ``window``, ``shrink_windows`` (True: each centre draws its window size in 1..window; False: always
+        ``window``); the learning rate falls linearly from ``alpha0`` to ``alpha1`` over ``total_words``
+        words, and this block starts ``done_before`` words into that schedule.
+    Subword bags, optional (last, so word2vec's jobs need not name them)
+        ``sub_offsets`` (V+1,) int64 and ``sub_ids`` (M,) int32 in [0, R): word w's input rows are
         ``sub_ids[sub_offsets[w]:sub_offsets[w + 1]]`` (at least one each). Empty (the default):
         every word is its own row (word2vec).
     """

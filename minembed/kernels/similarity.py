@@ -1,4 +1,4 @@
-"""Exact top-k similarity search: a NumPy reference and a blocked kernel beside it.
+r"""Exact top-k similarity search: a NumPy reference and a blocked kernel beside it.
 
 The question: for each of Q query vectors, which k of the M database rows score highest?
 
@@ -33,13 +33,14 @@ that merely equals the root's score never displaces it (it has a higher index).
 
 Metrics (``mode``), all computed from the inner products ``q . d``:
 
-* ``"dot"``:        score = q . d
-* ``"cosine"``:     score = (q / |q|) . d * (1 / |d|)     (queries normalised by the caller,
-  the database's inverse norms passed as ``aux``; a zero row has inverse norm 0, so
-  its cosine with anything is 0)
-* ``"euclidean"``:  the kernel ranks by  key = q . d - |d|^2 / 2 , which orders rows exactly
-  as ``-|q - d|^2 / 2`` does (|q|^2 is the same for every row), and converts the k winners
-  to distances ``sqrt(max(|q|^2 - 2 key, 0))`` at the end. Smallest distances come first.
+* ``"dot"``: score :math:`= q \cdot d`.
+* ``"cosine"``: score :math:`= (q / \lVert q \rVert) \cdot d \, (1 / \lVert d \rVert)` (queries normalised by
+  the caller, the database's inverse norms passed as ``aux``; a zero row has inverse norm 0, so its cosine
+  with anything is 0).
+* ``"euclidean"``: the kernel ranks by :math:`\mathrm{key} = q \cdot d - \lVert d \rVert^2 / 2`, which orders
+  rows exactly as :math:`-\lVert q - d \rVert^2 / 2` does (:math:`\lVert q \rVert^2` is the same for every
+  row), and converts the k winners to distances :math:`\sqrt{\max(\lVert q \rVert^2 - 2\,\mathrm{key}, 0)}`
+  at the end. Smallest distances come first.
 
 Excluded ids (per query) are given in CSR form: ``exclude_ids[exclude_ptr[q]:exclude_ptr[q+1]]``
 are never returned for query q. When fewer than k rows remain, the missing places are

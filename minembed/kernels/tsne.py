@@ -1,19 +1,24 @@
-"""t-SNE inner loops: perplexity calibration and the exact gradient, each beside its NumPy reference.
+r"""t-SNE inner loops: perplexity calibration and the exact gradient, each beside its NumPy reference.
 
-t-SNE (van der Maaten & Hinton 2008) places N points y_i in 2-D so that a Student-t similarity
+t-SNE (van der Maaten & Hinton 2008) places N points :math:`y_i` in 2-D so that a Student-t similarity
 between them,
 
-    w_ij = 1 / (1 + |y_i - y_j|^2),      q_ij = w_ij / Z,   Z = sum_{k != l} w_kl,
+.. math::
 
-matches the Gaussian affinities p_ij of the original points. It minimises KL(P || Q), whose
-gradient is
+    w_{ij} = \frac{1}{1 + \lVert y_i - y_j \rVert^2}, \qquad q_{ij} = \frac{w_{ij}}{Z}, \qquad
+    Z = \sum_{k \ne l} w_{kl},
 
-    dC/dy_i = 4 sum_j (p_ij - q_ij) w_ij (y_i - y_j)
-            = 4 [ sum_j p_ij w_ij (y_i - y_j)  -  (1/Z) sum_j w_ij^2 (y_i - y_j) ].
+matches the Gaussian affinities :math:`p_{ij}` of the original points. It minimises
+:math:`\mathrm{KL}(P \,\Vert\, Q)`, whose gradient is
+
+.. math::
+
+    \frac{\partial C}{\partial y_i} &= 4 \sum_j (p_{ij} - q_{ij})\, w_{ij}\, (y_i - y_j) \\
+    &= 4 \Big[ \sum_j p_{ij} w_{ij} (y_i - y_j) - \frac{1}{Z} \sum_j w_{ij}^2 (y_i - y_j) \Big].
 
 The second form needs Z, which depends on every pair, but splits into two sums that one pass
 over j can accumulate together with row i's share of Z. The kernel does exactly that: one pass
-over all N^2 pairs per iteration, parallel over rows i, nothing of size N x N allocated.
+over all :math:`N^2` pairs per iteration, parallel over rows i, nothing of size N x N allocated.
 """
 from __future__ import annotations
 

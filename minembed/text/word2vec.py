@@ -73,22 +73,34 @@ def _check_float(name, value, low, strict=False):
 class Word2Vec:
     """Learn word vectors from a corpus of token lists.
 
-    Parameters (gensim's names and defaults, except ``workers=1``):
+    The parameters have gensim's names and defaults, except ``workers=1``.
+
+    Args:
         sentences: re-iterable of token lists (``load_corpus(...)``, a list of lists, ``TokenizedLines``).
         corpus_file: or the path of a text file with one whitespace-tokenized sentence per line
             (or a ``load_corpus(path, lowercase=True)`` / ``tokenizer=`` :class:`~minembed.datasets.Corpus`).
             Its ids are then kept in a temporary file and streamed block by block during training
             (memory holds the offsets only, as gensim holds nothing of a corpus_file); the ids of
             ``sentences`` are kept in memory (4 bytes a token).
-        vector_size: dimension D of the vectors.           window: maximum distance centre-context.
-        min_count: ignore words seen fewer times.          max_vocab_size: prune while counting (see ``Vocab.build``).
-        sg: 1 skip-gram, 0 CBOW.                           hs: 1 hierarchical softmax.
-        negative: noise words per example (0 = off).       ns_exponent: noise distribution power (0.75).
-        cbow_mean: 1 mean, 0 sum of the context vectors.   sample: subsampling threshold (0 = off).
-        alpha, min_alpha: learning rate, decayed linearly over all epochs of a ``train()`` call.
-        epochs: passes over the corpus.                    seed: randomness (initial vectors, sampling).
-        workers: threads.                                  callbacks: ``minembed.nn.train.Callback`` objects.
-        progress: show a tqdm bar (words/s, lr, loss).     implementation: "kernel" (Numba) or "numpy" (mini-batch).
+        vector_size: dimension D of the vectors.
+        window: maximum distance centre-context.
+        min_count: ignore words seen fewer times.
+        max_vocab_size: prune while counting (see ``Vocab.build``).
+        sg: 1 skip-gram, 0 CBOW.
+        hs: 1 hierarchical softmax.
+        negative: noise words per example (0 = off).
+        ns_exponent: noise distribution power (0.75).
+        cbow_mean: 1 mean, 0 sum of the context vectors.
+        sample: subsampling threshold (0 = off).
+        alpha: the learning rate at the start of a ``train()`` call, decayed linearly over all the epochs of
+            that call to ``min_alpha``.
+        min_alpha: the learning rate at the end of a ``train()`` call.
+        epochs: passes over the corpus.
+        seed: randomness (initial vectors, sampling).
+        workers: threads.
+        callbacks: ``minembed.nn.train.Callback`` objects.
+        progress: show a tqdm bar (words/s, lr, loss).
+        implementation: "kernel" (Numba) or "numpy" (mini-batch).
         trim_rule: ``f(word, count, min_count) -> RULE_KEEP / RULE_DISCARD / RULE_DEFAULT`` (see
             :func:`minembed.text.vocab.keep_word`); used by every :meth:`build_vocab` of this model
             unless that call passes its own (gensim uses it only when the constructor gets a corpus).

@@ -1,9 +1,11 @@
 """TinyCNN: a small convolutional network whose 64-d hidden layer is an image embedding.
 
+::
+
     image (N, 1, 28, 28)
       -> Conv2d(1, 8, 3, padding=1) -> ReLU -> MaxPool2d(2)      (N, 8, 14, 14)
       -> Conv2d(8, 16, 3, padding=1) -> ReLU -> MaxPool2d(2)     (N, 16, 7, 7)
-         (each ReLU -> MaxPool2d pair runs as one fused ``ReLUMaxPool2d``)
+         (each ReLU -> MaxPool2d pair runs as one fused ReLUMaxPool2d)
       -> Flatten -> Linear(784, 64)                              (N, 64)   <- the embedding
       -> ReLU -> Linear(64, 10)                                  (N, 10)   class scores
 
