@@ -9,7 +9,7 @@ Setting (issue 15): the first ``--tokens`` (2M) whitespace tokens of the corpus,
 vector_size 100, window 5, negative 5, 5 epochs, min_count 5, n-grams 3..6, bucket 2,000,000, 2 workers.
 Every other setting is each library's default: gensim and minembed (gensim's names and defaults) alpha
 0.025, sample 1e-3; Facebook's fastText lr 0.05, t 1e-4, and its vocabulary has "</s>" (end of line).
-``--minembed-like-facebook`` gives minembed Facebook's alpha and sample instead.
+``--minembed-like-facebook`` gives minembed Facebook's alpha, sample and noise exponent (0.5) instead.
 
 Printed per process: train words/s (epochs x corpus tokens / train seconds; Facebook's figure includes
 reading the file and counting the vocabulary, which its API does inside the one training call — about a
@@ -133,7 +133,10 @@ def run_speed(args, corpus, n_tokens, tmp):
     libs = [lib for lib in args.libs.split(",") if lib == "minembed" or harness.available(
         {"gensim": "gensim", "facebook": "fasttext"}[lib])]
     settings = settings_for(args)
-    mine = dict(settings, **(dict(alpha=0.05, sample=1e-4) if args.minembed_like_facebook else {}))
+    # Facebook's defaults where they differ from gensim's: lr 0.05, t 1e-4, and negatives drawn from
+    # count^0.5 (its initTableNegatives), where word2vec and gensim use count^0.75.
+    like_facebook = dict(alpha=0.05, sample=1e-4, ns_exponent=0.5)
+    mine = dict(settings, **(like_facebook if args.minembed_like_facebook else {}))
     sides = {"minembed": harness.Side("minembed", "side_minembed", dict(corpus=corpus, out=f"{tmp}/minembed.npz",
                                                                        settings=mine)),
              "gensim": harness.Side("gensim", "side_gensim", dict(corpus=corpus, out=f"{tmp}/gensim.npz",
@@ -143,7 +146,7 @@ def run_speed(args, corpus, n_tokens, tmp):
     res = harness.measure(__file__, [sides[lib] for lib in libs], args, repeats=1, warmup=0)
     harness.print_header(f"fastText skip-gram on the first {n_tokens:,} tokens of {args.corpus}: dim 100, window 5, "
                          f"negative 5, epochs {args.epochs}, min_count 5, n-grams 3-6, bucket 2M, "
-                         f"workers {args.workers}" + (" (minembed: alpha 0.05, sample 1e-4)"
+                         f"workers {args.workers}" + (" (minembed: alpha 0.05, sample 1e-4, ns_exponent 0.5)"
                                                       if args.minembed_like_facebook else ""), res, args)
     print(f"{'library':9s} {'words/s':>10s} {'min-max':>19s} {'train s':>8s} {'CPU s':>7s} {'peak MB':>8s} "
           f"{'vocab':>7s} {'analogy':>8s} {'WS353':>6s}")
@@ -270,7 +273,8 @@ def main(argv=None) -> None:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--mode", choices=["speed", "buckets", "oov"], default="speed")
     p.add_argument("--libs", default="minembed,gensim,facebook")
-    p.add_argument("--minembed-like-facebook", action="store_true", help="minembed with alpha 0.05, sample 1e-4")
+    p.add_argument("--minembed-like-facebook", action="store_true",
+                   help="minembed with Facebook's alpha 0.05, sample 1e-4 and ns_exponent 0.5")
     p.add_argument("--buckets", default="10000,100000,500000,2000000")
     p.add_argument("--held-out", type=int, default=300)
     harness.add_arguments(p, rounds=2)
