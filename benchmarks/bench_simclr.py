@@ -54,6 +54,8 @@ def parse_args(argv=None):
     p.add_argument("--epochs", type=int, default=8, help="quality: SimCLR epochs over the training images")
     p.add_argument("--seed", type=int, default=0, help="SimCLR's initialisation, shuffles and augmentations")
     p.add_argument("--save", default=None, help="quality: save the model here after every epoch (and at the end)")
+    p.add_argument("--snapshots", default="",
+                   help="quality: also keep the model of these epochs (e.g. '15,50'), as PATH-eN.npz next to --save")
     p.add_argument("--load", default=None, help="quality: evaluate this saved model (SimCLR.save) instead of training")
     p.add_argument("--subset-seeds", type=int, default=5, help="quality: draws of the labelled subset (seeds 0..K-1)")
     p.add_argument("--budgets", default="100,1000,all", help="quality: label budgets of the probe rows")
@@ -239,6 +241,8 @@ def quality(args):
             h = model.history
             if args.save:
                 model.save(args.save)                  # atomic: an interrupted run keeps the last whole epoch
+                if str(h["epoch"][-1]) in args.snapshots.split(","):
+                    model.save(args.save.removesuffix(".npz") + f"-e{h['epoch'][-1]}.npz")
             print(f"  epoch {h['epoch'][-1]}: loss {h['train_loss'][-1]:.4f}, {h['seconds'][-1]:.0f} s, "
                   f"load average {os.getloadavg()[0]:.2f}" + (f", saved to {args.save}" if args.save else ""),
                   flush=True)
