@@ -4,7 +4,17 @@ import pytest
 
 from minembed.nn import NTXentLoss, check_gradients
 from minembed.vision.augment import Augment
-from minembed.vision.simclr import LinearProbe, SimCLR, label_budgets, labelled_subset, linear_evaluation
+from minembed.vision.simclr import (
+    WEIGHT_DECAY_GRID,
+    LinearProbe,
+    SimCLR,
+    choose_weight_decay,
+    l2_normalize_rows,
+    label_budgets,
+    labelled_subset,
+    linear_evaluation,
+    stratified_folds,
+)
 
 SMALL = dict(embed_dim=8, proj_dim=6, channels=(3, 4), img_size=12)
 
@@ -149,3 +159,135 @@ def test_bad_input():
         SimCLR(img_size=12, augment=Augment())
     with pytest.raises(ValueError, match="TinyCNN expects images"):
         m.embed(np.zeros((2, 28, 28), np.uint8))
+
+
+# ----------------------------------------------------------------- probe options: L2 rows, weight decay, CV
+def noisy_few_labels(n, seed):
+    """Two balanced classes told apart by dimension 0 only (means -1 / +1), plus 39 dimensions of pure noise:
+    with 40 labelled examples an unpenalised probe fits the noise; shrinking W is known to help."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    f = rng.standard_normal((n, 40))
+    f[:, 0] += 2.0 * y - 1.0
+    return f.astype(np.float32), y
+
+
+def separable_imbalanced(n, seed):
+    """Class 1 (20%) far from class 0 (80%) along every dimension: any probe with real weights is perfect,
+    while one whose weights are crushed to ~0 can only predict the majority class (80%)."""
+    rng = np.random.default_rng(seed)
+    y = (np.arange(n) % 5 == 0).astype(np.int64)
+    f = rng.standard_normal((n, 4)) + 6.0 * y[:, None]
+    return f.astype(np.float32), y
+
+
+def test_l2_normalize_rows():
+    f = np.array([[3, 4], [0, 0], [0, -2]], np.float32)
+    np.testing.assert_allclose(l2_normalize_rows(f), [[0.6, 0.8], [0, 0], [0, -1]], atol=1e-7)
+    assert l2_normalize_rows(f).dtype == np.float32
+
+
+def test_normalized_probe_ignores_each_rows_length():
+    rng = np.random.default_rng(0)
+    f = rng.standard_normal((200, 6)).astype(np.float32) + 1
+    y = (f[:, 0] > f[:, 1]).astype(np.int64)
+    stretch = rng.uniform(0.1, 10, (200, 1)).astype(np.float32)     # a positive length per row
+    a = LinearProbe(6, 2, normalize=True, seed=0)
+    b = LinearProbe(6, 2, normalize=True, seed=0)
+    a.fit(f, y, epochs=5, seed=0)
+    b.fit(f * stretch, y, epochs=5, seed=0)
+    np.testing.assert_allclose(a.linear.weight.data, b.linear.weight.data, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(a.forward(f), b.forward(f * stretch), rtol=1e-4, atol=1e-5)
+    c = LinearProbe(6, 2, seed=0)                                       # without it, the lengths matter
+    c.fit(f * stretch, y, epochs=5, seed=0)
+    assert not np.allclose(a.forward(f), c.forward(f * stretch), atol=1e-3)
+    np.testing.assert_allclose(a.predict_proba(f).sum(axis=1), 1.0, atol=1e-12)
+
+
+def test_weight_decay_gradient_and_shrinkage():
+    f, y = noisy_few_labels(40, 0)
+    p = LinearProbe(40, 2, weight_decay=0.5, seed=0)
+    p.forward(f)
+    p.zero_grad()
+    p.backward(np.zeros((40, 2), np.float32))          # no data term: the gradient is the penalty's alone
+    np.testing.assert_allclose(p.linear.weight.grad, 0.5 * p.linear.weight.data, rtol=1e-6)
+    assert not np.any(p.linear.bias.grad)              # the bias is not penalised
+    norms = []
+    for wd in (0.0, 0.1, 1.0):
+        q = LinearProbe(40, 2, weight_decay=wd, seed=0)
+        q.fit(f, y, epochs=300, seed=0)
+        norms.append(np.linalg.norm(q.linear.weight.data))
+    assert norms[0] > norms[1] > norms[2]
+
+
+def test_stratified_folds_spread_each_class():
+    y = np.repeat(np.arange(4), [10, 7, 5, 3])
+    fold = stratified_folds(y, 5, seed=1)
+    assert fold.shape == (25,) and set(fold) == set(range(5))
+    assert np.ptp(np.bincount(fold, minlength=5)) <= 1
+    for c in range(4):
+        assert np.ptp(np.bincount(fold[y == c], minlength=5)) <= 1
+    np.testing.assert_array_equal(fold, stratified_folds(y, 5, seed=1))
+
+
+def test_choose_weight_decay_picks_shrinkage_when_noise_dominates():
+    f, y = noisy_few_labels(40, 1)
+    ft, yt = noisy_few_labels(4000, 2)
+    r = choose_weight_decay(f, y, grid=(0.0, 1.0), folds=5, num_classes=2, epochs=300, seed=0)
+    assert r["weight_decay"] == 1.0                     # held-out folds say: shrink
+    assert r["accuracy"][1] > r["accuracy"][0]
+    assert r["grid"].shape == r["accuracy"].shape == r["log_loss"].shape == (2,)
+    # ... and the test set (never seen by the choice) agrees
+    accs = [linear_evaluation(f, y, ft, yt, num_classes=2, epochs=300, weight_decay=w) for w in (0.0, 1.0)]
+    assert accs[1] > accs[0] + 0.03
+    assert linear_evaluation(f, y, ft, yt, num_classes=2, epochs=300, weight_decay="cv") >= accs[1] - 0.02
+
+
+def test_choose_weight_decay_keeps_weights_when_they_are_needed():
+    f, y = separable_imbalanced(100, 0)
+    r = choose_weight_decay(f, y, grid=(0.0, 1e-3, 1000.0), num_classes=2, epochs=200, seed=0)
+    assert r["accuracy"][0] == 1.0 and r["accuracy"][2] <= 0.85      # crushed weights: majority class only
+    assert r["weight_decay"] in (0.0, 1e-3)
+    assert WEIGHT_DECAY_GRID[0] == 0.0 and all(np.diff(WEIGHT_DECAY_GRID) > 0)
+
+
+def test_label_budgets_with_cv_and_given_embeddings():
+    x, y = planted_images(20)
+    m = small_model(num_classes=4)
+    m.fit(x, epochs=2, batch_size=32, progress=False)
+    emb = (m.embed(x), m.embed(x))
+    rows = label_budgets(m, x, y, x, y, budgets=(20,), steps=30, lr=1e-2, probe_epochs=20, normalize=True,
+                         weight_decay="cv", embeddings=emb)
+    assert rows[0]["labels"] == 20 and rows[0]["weight_decay"] in WEIGHT_DECAY_GRID
+    assert rows[0]["frozen"] > 0.5
+    with pytest.raises(ValueError, match="one row per image"):
+        label_budgets(m, x, y, x, y, budgets=(20,), embeddings=(emb[0][:5], emb[1]))
+
+
+def test_probe_options_bad_input():
+    f, y = noisy_few_labels(20, 0)
+    for bad in (-0.1, np.nan, np.inf):
+        with pytest.raises(ValueError, match="weight_decay must be a finite number >= 0"):
+            LinearProbe(40, 2, weight_decay=bad)
+    with pytest.raises(TypeError, match="weight_decay must be a number"):
+        LinearProbe(40, 2, weight_decay="0.1")
+    with pytest.raises(ValueError, match="or 'cv'"):
+        linear_evaluation(f, y, f, y, num_classes=2, weight_decay="auto")
+    g = f.copy()
+    g[3, 5] = np.nan
+    with pytest.raises(ValueError, match=r"non-finite values \(first in row 3\)"):
+        LinearProbe(40, 2).fit(g, y)
+    with pytest.raises(ValueError, match=r"non-finite values \(first in row 3\)"):
+        choose_weight_decay(g, y, num_classes=2)
+    with pytest.raises(ValueError, match="folds must be in"):
+        choose_weight_decay(f, y, folds=1, num_classes=2)
+    with pytest.raises(ValueError, match="folds must be in"):
+        choose_weight_decay(f, y, folds=21, num_classes=2)
+    with pytest.raises(ValueError, match="at least one weight decay"):
+        choose_weight_decay(f, y, grid=(), num_classes=2)
+    with pytest.raises(ValueError, match="finite number >= 0"):
+        choose_weight_decay(f, y, grid=(0.0, -1.0), num_classes=2)
+    with pytest.raises(ValueError, match="labels"):
+        choose_weight_decay(f, y[:-1], num_classes=2)
+    with pytest.raises(ValueError, match=r"features must be \(N, D\)"):
+        choose_weight_decay(f[0], y, num_classes=2)

@@ -8,9 +8,18 @@ from .clip import TinyCLIP, recall_at_k
 from .cnn import TinyCNN
 from .patch_embed import PatchEmbed
 from .retrieval import plot_neighbors
-from .simclr import LinearProbe, SimCLR, label_budgets, linear_evaluation
+from .simclr import (
+    LinearProbe,
+    SimCLR,
+    choose_weight_decay,
+    l2_normalize_rows,
+    label_budgets,
+    labelled_subset,
+    linear_evaluation,
+)
 from .vit import ViT
 
 __all__ = ["TinyCNN", "nearest_neighbors", "knn_predict", "knn_accuracy", "plot_neighbors", "PatchEmbed", "ViT",
-           "Augment", "SimCLR", "LinearProbe", "linear_evaluation", "label_budgets",
+           "Augment", "SimCLR", "LinearProbe", "linear_evaluation", "label_budgets", "labelled_subset",
+           "choose_weight_decay", "l2_normalize_rows",
            "TinyCLIP", "CaptionVocab", "digit_captions", "class_captions", "recall_at_k"]

@@ -172,42 +172,173 @@ class SimCLR(Module):
 
 
 # ----------------------------------------------------------------------------------------- evaluation
-class LinearProbe(Module):
-    """Logistic regression (softmax over ``num_classes``) on fixed feature vectors, standardised with the
-    training features' mean and standard deviation: the "linear evaluation" of an embedding."""
+WEIGHT_DECAY_GRID = (0.0, 1e-4, 1e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0)
+"""The weight decays :func:`choose_weight_decay` tries by default: none, then roughly x3 to x10 steps up to 1
+(with standardised features, a weight of size 1 on every dimension already costs ``dim / 2`` at lambda = 1)."""
 
-    def __init__(self, dim: int, num_classes: int = 10, *, rng=None, seed=None):
+
+def _check_weight_decay(weight_decay) -> float:
+    """A finite float >= 0 (``ValueError`` otherwise, ``TypeError`` for a non-number)."""
+    if isinstance(weight_decay, (bool, np.bool_)) or not isinstance(weight_decay, (int, float, np.integer,
+                                                                                    np.floating)):
+        raise TypeError(f"weight_decay must be a number >= 0 (or 'cv' where allowed), got {weight_decay!r}")
+    wd = float(weight_decay)
+    if not np.isfinite(wd) or wd < 0:
+        raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
+    return wd
+
+
+def _check_features(features, dim: int | None = None, name: str = "features") -> np.ndarray:
+    """``features`` as float32 (N, D) with every value finite (and D == ``dim`` when given)."""
+    f = np.asarray(features, np.float32)
+    if f.ndim != 2 or (dim is not None and f.shape[1] != dim):
+        raise ValueError(f"{name} must be (N, {dim if dim is not None else 'D'}), got shape {f.shape}")
+    bad = np.flatnonzero(~np.isfinite(f).all(axis=1))
+    if len(bad):
+        raise ValueError(f"{name} holds non-finite values (first in row {int(bad[0])})")
+    return f
+
+
+def l2_normalize_rows(features) -> np.ndarray:
+    """Each row divided by its Euclidean length: (N, D) -> (N, D) float32, ``u_n = f_n / max(||f_n||, 1e-12)``.
+
+    Puts every embedding on the unit sphere, where NT-Xent compares vectors (it scores cosines) and
+    k-NN ranks them; a row of zeros stays zeros.
+    """
+    f = np.asarray(features, np.float32)
+    return (f / np.maximum(np.linalg.norm(f, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+class LinearProbe(Module):
+    """Logistic regression (softmax over ``num_classes``) on fixed feature vectors: the "linear evaluation"
+    of an embedding. ``forward``: features (N, dim) -> logits (N, num_classes)::
+
+        u = f / ||f||                     only with ``normalize=True`` (rows onto the unit sphere)
+        s = (u - mean) * scale            mean and 1 / std per dimension, of the training rows (set by fit)
+        logits = s W^T + b                W (num_classes, dim), b (num_classes,)
+
+    :meth:`fit` minimises ``mean_n CE(logits_n, y_n) + (weight_decay / 2) ||W||_F^2`` (the bias is not
+    penalised), so :meth:`backward` adds ``weight_decay * W`` to ``W``'s gradient after the data term's.
+    With few labels (100 examples, 64 dimensions) an unpenalised probe can separate the training set
+    exactly and then grows ``W`` without bound; the penalty keeps it small. Choose ``weight_decay`` with
+    :func:`choose_weight_decay` (cross-validation inside the labelled examples), never on the test set.
+    """
+
+    def __init__(self, dim: int, num_classes: int = 10, *, normalize: bool = False, weight_decay: float = 0.0,
+                 rng=None, seed=None):
         self.linear = Linear(dim, num_classes, rng=make_rng(rng, seed))
+        self.normalize = bool(normalize)
+        self.weight_decay = _check_weight_decay(weight_decay)
         self.mean = np.zeros(dim, np.float32)
         self.scale = np.ones(dim, np.float32)
 
+    def _inputs(self, f):
+        """Features (N, dim) -> what the linear layer sees: (optionally L2-normalised, then) standardised rows."""
+        return ((l2_normalize_rows(f) if self.normalize else f) - self.mean) * self.scale
+
     def forward(self, f):
-        return self.linear.forward((f - self.mean) * self.scale)
+        return self.linear.forward(self._inputs(f))
 
     def backward(self, dy):
+        """Gradient of the data term (``dy`` = dLoss/dlogits, (N, num_classes)) plus ``weight_decay * W``."""
         self.linear.backward(dy)
+        if self.weight_decay:
+            self.linear.weight.accumulate(self.weight_decay * self.linear.weight.data)
 
     def fit(self, features, labels, epochs: int = 30, batch_size: int = 256, lr: float = 1e-2, seed: int = 0,
             progress: bool = False) -> History:
-        """Cross-entropy, Adam, through :func:`minembed.nn.train.fit`; returns the history."""
-        f = np.asarray(features, np.float32)
-        if f.ndim != 2 or f.shape[1] != self.linear.in_features:
-            raise ValueError(f"features must be (N, {self.linear.in_features}), got shape {f.shape}")
+        """Cross-entropy (+ the weight decay), Adam, through :func:`minembed.nn.train.fit`; returns the history
+        (its ``train_loss`` is the cross-entropy alone). ``features`` (N, dim), ``labels`` (N,) int."""
+        f = _check_features(features, self.linear.in_features)
         y = check_labels(labels, len(f), self.linear.out_features, "labels")
-        self.mean = f.mean(axis=0)
-        self.scale = (1.0 / np.maximum(f.std(axis=0), 1e-6)).astype(np.float32)
+        u = l2_normalize_rows(f) if self.normalize else f
+        self.mean = u.mean(axis=0)
+        self.scale = (1.0 / np.maximum(u.std(axis=0), 1e-6)).astype(np.float32)
         opt = Adam(self.parameters(), lr=lr)
         return train_loop(self, f, y, loss_fn=CrossEntropyLoss(), optimizer=opt, epochs=epochs,
                           batch_size=min(batch_size, len(f)), seed=seed, progress=progress, desc="probe epoch")
 
+    def predict_proba(self, features) -> np.ndarray:
+        """Softmax probabilities (N, num_classes) float64."""
+        z = self.forward(np.asarray(features, np.float32)).astype(np.float64)
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        return p / p.sum(axis=1, keepdims=True)
+
     def predict(self, features) -> np.ndarray:
+        """The most probable class of each row: (N,) int64."""
         return self.forward(np.asarray(features, np.float32)).argmax(axis=1)
 
 
+def stratified_folds(labels, folds: int = 5, seed: int = 0) -> np.ndarray:
+    """A fold id in ``[0, folds)`` for every example: (N,) int64, each class spread evenly over the folds.
+
+    Each class's examples are shuffled (``seed``), the classes laid end to end, and the k-th example of that
+    list goes to fold ``k mod folds``: fold sizes differ by at most one, and so do a class's counts per fold.
+    """
+    y = np.asarray(labels)
+    folds = check_positive_int(folds, "folds")
+    if folds < 2 or folds > len(y):
+        raise ValueError(f"folds must be in [2, {len(y)}] (the number of labelled examples), got {folds}")
+    rng = make_rng(seed=seed)
+    order = np.concatenate([rng.permutation(np.flatnonzero(y == c)) for c in np.unique(y)])
+    fold = np.empty(len(y), np.int64)
+    fold[order] = np.arange(len(y)) % folds
+    return fold
+
+
+def choose_weight_decay(features, labels, grid=WEIGHT_DECAY_GRID, folds: int = 5, *, num_classes: int = 10,
+                        normalize: bool = False, epochs: int = 30, batch_size: int = 256, lr: float = 1e-2,
+                        seed: int = 0) -> dict:
+    """The :class:`LinearProbe` weight decay chosen by stratified ``folds``-fold cross-validation **inside the
+    labelled examples only** (what someone holding just these labels can do; the test set is never looked at).
+
+    ``features`` (N, D), ``labels`` (N,) int. For every lambda in ``grid`` and every fold k, a probe
+    (``normalize``, ``epochs``, ``batch_size``, ``lr``, ``seed`` as in :meth:`LinearProbe.fit`) is trained on the
+    other folds and predicts fold k, so each example is predicted once per lambda, by a probe that never saw it.
+    Scores per lambda over those N held-out predictions::
+
+        accuracy(lambda) = (1/N) sum_n [argmax_c p_c(x_n) == y_n]
+        log_loss(lambda) = -(1/N) sum_n log max(p_{y_n}(x_n), 1e-12)
+
+    The choice: the highest accuracy; ties go to the lower log-loss, then to the larger lambda (the simpler
+    probe). Cost: ``len(grid) * folds`` probe fits. Returns ``{"weight_decay": float, "grid": (G,) float64,
+    "accuracy": (G,) float64, "log_loss": (G,) float64, "folds": (N,) int64 fold ids}``.
+    """
+    f = _check_features(features)
+    y = check_labels(labels, len(f), num_classes, "labels")
+    lams = np.array([_check_weight_decay(w) for w in np.atleast_1d(np.asarray(grid, dtype=object))], np.float64)
+    if len(lams) == 0:
+        raise ValueError("grid must hold at least one weight decay")
+    fold = stratified_folds(y, folds, seed)
+    acc, loss = np.zeros(len(lams)), np.zeros(len(lams))
+    for g, lam in enumerate(lams):
+        proba = np.zeros((len(y), num_classes))
+        for k in range(folds):
+            train, held = fold != k, fold == k
+            probe = LinearProbe(f.shape[1], num_classes, normalize=normalize, weight_decay=lam, seed=seed)
+            probe.fit(f[train], y[train], epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
+            proba[held] = probe.predict_proba(f[held])
+        acc[g] = (proba.argmax(axis=1) == y).mean()
+        loss[g] = -np.log(np.maximum(proba[np.arange(len(y)), y], 1e-12)).mean()
+    best = max(range(len(lams)), key=lambda g: (acc[g], -loss[g], lams[g]))
+    return {"weight_decay": float(lams[best]), "grid": lams, "accuracy": acc, "log_loss": loss, "folds": fold}
+
+
 def linear_evaluation(train_features, train_labels, test_features, test_labels, *, num_classes: int = 10,
-                      epochs: int = 30, lr: float = 1e-2, seed: int = 0) -> float:
-    """Test accuracy of a :class:`LinearProbe` trained on frozen ``train_features`` (the encoder never moves)."""
-    probe = LinearProbe(np.shape(train_features)[1], num_classes, seed=seed)
+                      epochs: int = 30, lr: float = 1e-2, seed: int = 0, normalize: bool = False,
+                      weight_decay: float | str = 0.0) -> float:
+    """Test accuracy of a :class:`LinearProbe` trained on frozen ``train_features`` (N, D) (the encoder never
+    moves) and applied to ``test_features`` (M, D). ``normalize``: L2-normalise the rows first.
+    ``weight_decay``: a number >= 0, or ``"cv"``: chosen by :func:`choose_weight_decay` (5 folds, the default
+    grid) on the *training* features and labels alone."""
+    if isinstance(weight_decay, str):
+        if weight_decay != "cv":
+            raise ValueError(f"weight_decay must be a number >= 0 or 'cv', got {weight_decay!r}")
+        weight_decay = choose_weight_decay(train_features, train_labels, num_classes=num_classes,
+                                           normalize=normalize, epochs=epochs, lr=lr, seed=seed)["weight_decay"]
+    probe = LinearProbe(np.shape(train_features)[1], num_classes, normalize=normalize, weight_decay=weight_decay,
+                        seed=seed)
     probe.fit(train_features, train_labels, epochs=epochs, lr=lr, seed=seed)
     return float((probe.predict(test_features) == np.asarray(test_labels)).mean())
 
@@ -232,34 +363,50 @@ def labelled_subset(labels, n: int | None, seed: int = 0) -> np.ndarray:
 
 def label_budgets(model: SimCLR, x_train, y_train, x_test, y_test, budgets=(100, 1000, None), *,
                   steps: int = 300, batch_size: int = 128, lr: float = 1e-3, seed: int = 0,
-                  probe_epochs: int = 30, progress: bool = False) -> list[dict]:
+                  probe_epochs: int = 30, normalize: bool = False, weight_decay: float | str = 0.0,
+                  embeddings=None, progress: bool = False) -> list[dict]:
     """For each number of labels in ``budgets`` (None = all): test accuracy of
 
-    * ``frozen``: a :class:`LinearProbe` on the pre-trained embeddings of the labelled images;
+    * ``frozen``: a :class:`LinearProbe` on the pre-trained embeddings of the labelled images
+      (``normalize`` and ``weight_decay`` as in :func:`linear_evaluation`; ``"cv"`` chooses the weight decay
+      by cross-validation inside the labelled images, and the row then also holds the ``weight_decay`` chosen);
     * ``fine_tuned``: :meth:`SimCLR.classifier` trained (every layer) on them;
     * ``scratch``: the same TinyCNN from a fresh initialisation trained on them;
 
     the two networks for the same number of Adam steps (about ``steps``: whole epochs over the labelled
-    images). Returns one dict per budget: ``labels``, ``frozen``, ``fine_tuned``, ``scratch``.
+    images). ``seed`` draws the labelled subset (:func:`labelled_subset`) and seeds the training: call once
+    per seed to see how much the draw of 100 labels matters. ``embeddings``: the model's ``(train, test)``
+    embeddings, (N, D) and (M, D), if already computed (else :meth:`SimCLR.embed` is run on all images).
+    Returns one dict per budget: ``labels``, ``frozen``, ``fine_tuned``, ``scratch`` (+ ``weight_decay``).
     """
     rows = []
     b = model.backbone
-    test_emb = model.embed(x_test)
-    train_emb = model.embed(x_train)
+    train_emb, test_emb = (model.embed(x_train), model.embed(x_test)) if embeddings is None else embeddings
+    if len(train_emb) != len(x_train) or len(test_emb) != len(x_test):
+        raise ValueError(f"embeddings must hold one row per image: {len(x_train)} and {len(x_test)}, got "
+                         f"{len(train_emb)} and {len(test_emb)}")
     for n in budgets:
         idx = labelled_subset(y_train, n, seed)
         xs, ys = x_train[idx], np.asarray(y_train)[idx].astype(np.int64)
         epochs = max(1, round(steps / -(-len(idx) // batch_size)))
-        frozen = linear_evaluation(train_emb[idx], ys, test_emb, y_test, epochs=max(probe_epochs, epochs),
-                                   seed=seed)
+        probe_ep = max(probe_epochs, epochs)
+        row = {"labels": len(idx)}
+        wd = weight_decay
+        if isinstance(wd, str) and wd == "cv":
+            wd = choose_weight_decay(train_emb[idx], ys, num_classes=b.num_classes, normalize=normalize,
+                                     epochs=probe_ep, seed=seed)["weight_decay"]
+            row["weight_decay"] = wd
+        row["frozen"] = linear_evaluation(train_emb[idx], ys, test_emb, y_test, num_classes=b.num_classes,
+                                          epochs=probe_ep, seed=seed, normalize=normalize, weight_decay=wd)
         tuned = model.classifier()
         tuned.fit(xs, ys, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, progress=progress)
         scratch = TinyCNN(b.num_classes, b.embed_dim, img_size=b.img_size, in_chans=b.in_chans, channels=b.channels,
                           seed=seed + 1)
         scratch.fit(xs, ys, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, progress=progress)
-        rows.append({"labels": len(idx), "frozen": frozen, "fine_tuned": tuned.accuracy(x_test, y_test),
-                     "scratch": scratch.accuracy(x_test, y_test)})
+        row["fine_tuned"], row["scratch"] = tuned.accuracy(x_test, y_test), scratch.accuracy(x_test, y_test)
+        rows.append(row)
     return rows
 
 
-__all__ = ["SimCLR", "LinearProbe", "linear_evaluation", "labelled_subset", "label_budgets"]
+__all__ = ["SimCLR", "LinearProbe", "linear_evaluation", "labelled_subset", "label_budgets", "l2_normalize_rows",
+           "stratified_folds", "choose_weight_decay", "WEIGHT_DECAY_GRID"]
