@@ -4,6 +4,11 @@ alone in its own fresh process (benchmarks/harness.py).
     PYTHONPATH=. python benchmarks/bench_ann.py --mnist ../shared/data/images/mnist.npz --part hnsw --threads 1
     PYTHONPATH=. python benchmarks/bench_ann.py --mnist ../shared/data/images/mnist.npz --part ivf --threads 2
     PYTHONPATH=. python benchmarks/bench_ann.py --mnist ... --n 20000 --queries 2000 --rounds 1   # quick
+    PYTHONPATH=. python benchmarks/bench_ann.py --vectors words.bin --threads 1   # word vectors
+
+With ``--vectors`` (a word2vec text or binary file) the database is every word's vector scaled to unit length
+(so the Euclidean ranking is the cosine ranking) and there is one query per vocabulary word: the word itself
+(its own row comes back first, as it does for every library).
 
 Database: the 60,000 training images as 784-dim float32 rows (pixel values 0..255), Euclidean distance.
 Queries: the 10,000 test images. Ground truth: minembed's exact top-10 (ExactIndex), its time printed too.
@@ -35,9 +40,21 @@ def load(mnist, n, nq):
     import numpy as np
 
     with np.load(mnist) as d:
-        x = d["x_train"].reshape(-1, 784)[:n].astype(np.float32)
-        q = d["x_test"].reshape(-1, 784)[:nq].astype(np.float32)
+        x = d["x_train"].reshape(len(d["x_train"]), -1)[:n].astype(np.float32)
+        q = d["x_test"].reshape(len(d["x_test"]), -1)[:nq].astype(np.float32)
     return np.ascontiguousarray(x), np.ascontiguousarray(q)
+
+
+def vectors_as_dataset(vectors_path, out_path):
+    """Write a word-vector file as an .npz with the MNIST file's keys: unit rows as database and queries."""
+    import numpy as np
+
+    from minembed.space.search import normalize
+    from minembed.space.vectors import KeyedVectors
+
+    unit = normalize(KeyedVectors.load_word2vec_format(vectors_path).vectors.astype(np.float32))
+    np.savez(out_path, x_train=unit, x_test=unit)
+    return unit.shape
 
 
 def recall(found, truth):
@@ -185,7 +202,8 @@ def side_query(lib, kind, mnist, n, nq, threads, path, truth_path, setting, swee
 # ---------------------------------------------------------------------------------------------- driver
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mnist", required=True, help="mnist.npz with x_train, x_test (e.g. ../shared/data/images)")
+    parser.add_argument("--mnist", help="mnist.npz with x_train, x_test (e.g. ../shared/data/images)")
+    parser.add_argument("--vectors", help="a word2vec file instead of MNIST: one query per vocabulary word")
     parser.add_argument("--part", choices=("hnsw", "ivf", "all"), default="all")
     parser.add_argument("--n", type=int, default=60000, help="database rows (default %(default)s)")
     parser.add_argument("--queries", type=int, default=10000, help="queries (default %(default)s)")
@@ -195,12 +213,19 @@ def main():
     harness.add_arguments(parser, rounds=2)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-ann-"))
-    common = dict(mnist=str(Path(args.mnist).resolve()), n=args.n)
+    if (args.mnist is None) == (args.vectors is None):
+        parser.error("give exactly one of --mnist and --vectors")
+    data, what_data = args.mnist, "MNIST"
+    if args.vectors:
+        data, what_data = str(tmp / "vectors.npz"), f"unit word vectors of {args.vectors}"
+        rows, _ = vectors_as_dataset(args.vectors, data)
+        args.n = args.queries = rows  # every word, once as a database row and once as a query
+    common = dict(mnist=str(Path(data).resolve()), n=args.n)
     truth_path = str(tmp / "truth.npy")
     res = harness.measure(__file__, [harness.Side("minembed ExactIndex (ground truth)", "side_truth",
                                                   dict(**common, nq=args.queries, truth_path=truth_path))],
                           args, repeats=1, warmup=0, rounds=1)
-    harness.print_header(f"exact top-{K}, {args.n} x 784 MNIST, {args.queries} queries (euclidean)", res, args)
+    harness.print_header(f"exact top-{K}, {args.n} rows of {what_data}, {args.queries} queries (euclidean)", res, args)
     harness.print_table(res, unit="s", scale=1, rate=("queries/s", args.queries))
     print()
     parts = ("hnsw", "ivf") if args.part == "all" else (args.part,)
@@ -214,7 +239,7 @@ def main():
                                                               seed=args.seed, path=paths[lib])) for lib in libs],
                                  args, repeats=1, warmup=0, rounds=1)
         what = "M=16, ef_construction=200" if kind == "hnsw" else "nlist=256, 20 k-means iterations"
-        harness.print_header(f"{kind.upper()} build ({what}), {args.n} x 784", builds, args)
+        harness.print_header(f"{kind.upper()} build ({what}), {args.n} rows of {what_data}", builds, args)
         harness.print_table(builds, unit="s", scale=1)
         print()
         setting, sweep = (64, HNSW_SWEEP) if kind == "hnsw" else (8, IVF_SWEEP)
@@ -260,7 +285,7 @@ def main():
         ax.set_ylabel(f"queries/s ({args.threads} thread(s), wall)")
         ax.set_yscale("log")
         knob = "ef" if kind == "hnsw" else "nprobe"
-        ax.set_title(f"{kind.upper()} on MNIST {args.n // 1000}k x 784: recall vs speed (labels: {knob}); "
+        ax.set_title(f"{kind.upper()}, {args.n:,} rows of {what_data}: recall vs speed ({knob}); "
                      f"load {os.getloadavg()[0]:.1f}", fontsize=9)
         ax.grid(alpha=0.3)
         ax.legend()
