@@ -3,7 +3,7 @@ time of the default configuration; and training throughput (image-caption pairs 
 identical PyTorch CPU twin, each side alone in its own fresh process (benchmarks/harness.py).
 
     PYTHONPATH=. python benchmarks/bench_clip.py --mnist ../shared/data/images/mnist.npz --threads 2
-    PYTHONPATH=. /work/peers/bin/python benchmarks/bench_clip.py --mnist ../shared/data/images/mnist.npz \
+    PYTHONPATH=. python benchmarks/bench_clip.py --mnist ../shared/data/images/mnist.npz \
         --threads 2 --throughput --rounds 2
 
 Quality (default): ``TinyCLIP(seed)`` trained by ``fit`` with its defaults (3 epochs, batch 256, Adam lr 4e-3 with
