@@ -9,7 +9,6 @@ from minembed.vision.simclr import (
     LinearProbe,
     SimCLR,
     choose_weight_decay,
-    l2_normalize_rows,
     label_budgets,
     labelled_subset,
     linear_evaluation,
@@ -181,10 +180,10 @@ def separable_imbalanced(n, seed):
     return f.astype(np.float32), y
 
 
-def test_l2_normalize_rows():
+def test_normalized_probe_sees_unit_rows():
     f = np.array([[3, 4], [0, 0], [0, -2]], np.float32)
-    np.testing.assert_allclose(l2_normalize_rows(f), [[0.6, 0.8], [0, 0], [0, -1]], atol=1e-7)
-    assert l2_normalize_rows(f).dtype == np.float32
+    p = LinearProbe(2, 2, normalize=True)                 # mean 0, scale 1 before fit: _inputs = the unit rows
+    np.testing.assert_allclose(p._inputs(f), [[0.6, 0.8], [0, 0], [0, -1]], atol=1e-7)
 
 
 def test_normalized_probe_ignores_each_rows_length():

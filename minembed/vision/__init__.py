@@ -12,7 +12,6 @@ from .simclr import (
     LinearProbe,
     SimCLR,
     choose_weight_decay,
-    l2_normalize_rows,
     label_budgets,
     labelled_subset,
     linear_evaluation,
@@ -21,5 +20,5 @@ from .vit import ViT
 
 __all__ = ["TinyCNN", "nearest_neighbors", "knn_predict", "knn_accuracy", "plot_neighbors", "PatchEmbed", "ViT",
            "Augment", "SimCLR", "LinearProbe", "linear_evaluation", "label_budgets", "labelled_subset",
-           "choose_weight_decay", "l2_normalize_rows",
+           "choose_weight_decay",
            "TinyCLIP", "CaptionVocab", "digit_captions", "class_captions", "recall_at_k"]

@@ -24,6 +24,7 @@ from ..io import load_npz, save_npz
 from ..kernels.blas import blas_threads as _blas_threads
 from ..kernels.validate import check_positive_int
 from ..nn.activations import ReLU
+from ..nn.functional import log_softmax
 from ..nn.linear import Linear
 from ..nn.losses import CrossEntropyLoss, NTXentLoss
 from ..nn.module import Module, Sequential
@@ -32,6 +33,7 @@ from ..nn.schedule import make_schedule
 from ..nn.train import History
 from ..nn.train import fit as train_loop
 from ..rng import make_rng
+from ..space.search import normalize
 from .augment import Augment
 from .cnn import TinyCNN
 from .pixels import check_images, check_labels
@@ -199,16 +201,6 @@ def _check_features(features, dim: int | None = None, name: str = "features") ->
     return f
 
 
-def l2_normalize_rows(features) -> np.ndarray:
-    """Each row divided by its Euclidean length: (N, D) -> (N, D) float32, ``u_n = f_n / max(||f_n||, 1e-12)``.
-
-    Puts every embedding on the unit sphere, where NT-Xent compares vectors (it scores cosines) and
-    k-NN ranks them; a row of zeros stays zeros.
-    """
-    f = np.asarray(features, np.float32)
-    return (f / np.maximum(np.linalg.norm(f, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
-
-
 class LinearProbe(Module):
     """Logistic regression (softmax over ``num_classes``) on fixed feature vectors: the "linear evaluation"
     of an embedding. ``forward``: features (N, dim) -> logits (N, num_classes)::
@@ -233,8 +225,10 @@ class LinearProbe(Module):
         self.scale = np.ones(dim, np.float32)
 
     def _inputs(self, f):
-        """Features (N, dim) -> what the linear layer sees: (optionally L2-normalised, then) standardised rows."""
-        return ((l2_normalize_rows(f) if self.normalize else f) - self.mean) * self.scale
+        """Features (N, dim) -> what the linear layer sees: (optionally L2-normalised, then) standardised rows.
+        The rows go onto the unit sphere with the embedding space's one ``space.search.normalize``,
+        where NT-Xent compares vectors (it scores cosines) and k-NN ranks them."""
+        return ((normalize(f) if self.normalize else f) - self.mean) * self.scale
 
     def forward(self, f):
         return self.linear.forward(self._inputs(f))
@@ -251,7 +245,7 @@ class LinearProbe(Module):
         (its ``train_loss`` is the cross-entropy alone). ``features`` (N, dim), ``labels`` (N,) int."""
         f = _check_features(features, self.linear.in_features)
         y = check_labels(labels, len(f), self.linear.out_features, "labels")
-        u = l2_normalize_rows(f) if self.normalize else f
+        u = normalize(f) if self.normalize else f
         self.mean = u.mean(axis=0)
         self.scale = (1.0 / np.maximum(u.std(axis=0), 1e-6)).astype(np.float32)
         opt = Adam(self.parameters(), lr=lr)
@@ -260,10 +254,7 @@ class LinearProbe(Module):
 
     def predict_proba(self, features) -> np.ndarray:
         """Softmax probabilities (N, num_classes) float64."""
-        z = self.forward(np.asarray(features, np.float32)).astype(np.float64)
-        z -= z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        return p / p.sum(axis=1, keepdims=True)
+        return np.exp(log_softmax(self.forward(np.asarray(features, np.float32)).astype(np.float64), axis=1))
 
     def predict(self, features) -> np.ndarray:
         """The most probable class of each row: (N,) int64."""
@@ -408,5 +399,5 @@ def label_budgets(model: SimCLR, x_train, y_train, x_test, y_test, budgets=(100,
     return rows
 
 
-__all__ = ["SimCLR", "LinearProbe", "linear_evaluation", "labelled_subset", "label_budgets", "l2_normalize_rows",
+__all__ = ["SimCLR", "LinearProbe", "linear_evaluation", "labelled_subset", "label_budgets",
            "stratified_folds", "choose_weight_decay", "WEIGHT_DECAY_GRID"]
