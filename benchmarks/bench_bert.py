@@ -9,8 +9,10 @@ minembed here, saved, loaded by both children) and the *same masked batches* (80
 once here by minembed.text.mlm.mask_tokens and saved, so neither side pays for it in the timing). One
 timed repeat is ``--steps`` optimizer steps; the first repeat is a warm-up (JIT compilation, caches).
 minembed runs the loop body of ``nn.train.fit`` (zero_grad, forward, cross-entropy, backward, step)
-with NumPy's BLAS on ``--blas-threads`` (1 by default, as ``pretrain`` does); PyTorch uses
-``torch.set_num_threads(--threads)``. Every child gets ``--threads`` in the *_NUM_THREADS variables.
+inside ``compute_threads(--threads)``, as ``pretrain`` does: each product and row kernel split over that
+many threads, NumPy's BLAS on one thread (``--blas-threads N`` instead leaves the split off and gives
+OpenBLAS N threads of its own, for comparison); PyTorch uses ``torch.set_num_threads(--threads)``.
+Every child gets ``--threads`` in the *_NUM_THREADS variables.
 """
 from __future__ import annotations
 
@@ -32,14 +34,16 @@ def _batches(path):
 
 
 # ------------------------------------------------------------------------------ sides (run in the children)
-def side_minembed(data, weights, config, lr, blas_threads):
+def side_minembed(data, weights, config, lr, threads, blas_threads):
     from minembed.io import load_npz
     from minembed.kernels.blas import set_blas_threads
+    from minembed.kernels.threads import compute_threads
     from minembed.nn import Adam, CrossEntropyLoss
     from minembed.text.bert import TinyBERT
 
     batches = _batches(data)
-    set_blas_threads(blas_threads)
+    if blas_threads:
+        set_blas_threads(blas_threads)
     model = TinyBERT(**config, seed=0)
     model.load_state_dict(load_npz(weights))
     opt = Adam(model.parameters(), lr=lr)
@@ -48,11 +52,12 @@ def side_minembed(data, weights, config, lr, blas_threads):
 
     def run():
         total = 0.0
-        for inputs, masked, labels in batches:             # the body of nn.train.fit
-            opt.zero_grad()
-            total += loss_fn(model.forward(inputs, masked), labels)
-            model.backward(loss_fn.backward())
-            opt.step()
+        with compute_threads(None if blas_threads else threads):   # as pretrain does
+            for inputs, masked, labels in batches:         # the body of nn.train.fit
+                opt.zero_grad()
+                total += loss_fn(model.forward(inputs, masked), labels)
+                model.backward(loss_fn.backward())
+                opt.step()
         return {"loss": total / len(batches), "tokens": int(sum(b[0].size for b in batches))}
     return run
 
@@ -135,7 +140,8 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--blas-threads", type=int, default=1, help="minembed's NumPy BLAS threads while training")
+    ap.add_argument("--blas-threads", type=int, default=0,
+                    help="N > 0: no row split in minembed, OpenBLAS's own N threads instead (for comparison)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-torch", action="store_true")
     harness.add_arguments(ap, rounds=2)
@@ -144,7 +150,8 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         config, described = prepare(tmp, args.corpus, args.vocab, args.steps, args.batch_size, args.seed, args.lines)
         common = dict(data=f"{tmp}/batches.npz", weights=f"{tmp}/weights.npz", config=config, lr=args.lr)
-        sides = [harness.Side("minembed (NumPy+Numba)", "side_minembed", dict(common, blas_threads=args.blas_threads))]
+        sides = [harness.Side("minembed (NumPy+Numba)", "side_minembed", dict(common, threads=args.threads,
+                                                                                  blas_threads=args.blas_threads))]
         if with_torch:
             sides.append(harness.Side("PyTorch CPU", "side_torch", dict(common, threads=args.threads)))
         res = harness.measure(__file__, sides, args, repeats=args.repeats, warmup=1)
@@ -152,7 +159,8 @@ def main(argv=None):
     harness.print_header(f"tiny BERT masked-LM training [{args.corpus or 'bundled sample'}]: {described}; width "
                          f"{config['dim']}, {config['depth']} blocks x {config['num_heads']} heads, MLP "
                          f"{config['mlp_hidden']}, batch {args.batch_size}, {args.steps} steps per repeat, "
-                         f"minembed BLAS threads {args.blas_threads}", res, args)
+                         + (f"minembed: OpenBLAS threads {args.blas_threads}, no split" if args.blas_threads
+                          else f"minembed: compute_threads({args.threads}), BLAS 1 thread"), res, args)
     harness.print_table(res, unit="s", scale=1, rate=("tokens/s", tokens))
     for label, r in res.items():
         print(f"  {label}: mean loss over the timed repeats' steps "

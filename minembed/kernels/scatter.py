@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from .jit import get_num_threads, jit, jit_enabled, prange
+from .threads import inside_split
 from .validate import as_index_array, check_float_matrix
 
 # Below this many elements moved, starting threads costs more than it saves.
@@ -33,7 +34,8 @@ _PARALLEL_MIN_ELEMENTS = 1 << 16
 
 def _use_threads(parallel: bool | None, n_elements: int) -> bool:
     if parallel is None:
-        return n_elements >= _PARALLEL_MIN_ELEMENTS and get_num_threads() > 1
+        # not inside a range of kernels.threads.split_rows: that thread's sibling may be launching too
+        return n_elements >= _PARALLEL_MIN_ELEMENTS and get_num_threads() > 1 and not inside_split()
     return bool(parallel)
 
 

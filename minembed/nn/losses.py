@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..kernels.threads import split_rows
 from .functional import as_float_array, log_softmax, sigmoid
 from .module import Module
 
@@ -18,6 +19,18 @@ def _check_reduction(reduction: str) -> str:
     if reduction not in _REDUCTIONS:
         raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     return reduction
+
+
+def _by_rows(fn, z: np.ndarray) -> np.ndarray:
+    """``fn(z)`` for a row-wise ``fn`` of (N, C) ``z``, its rows cut over the compute threads
+    (:func:`~minembed.kernels.threads.compute_threads`; one call when that is not set). Same shape and dtype."""
+    out = np.empty_like(z)
+
+    def rows(lo, hi, _t):
+        out[lo:hi] = fn(z[lo:hi])
+
+    split_rows(len(z), rows, min_rows=64)
+    return out
 
 
 # --------------------------------------------------------------- shared by the contrastive losses
@@ -82,7 +95,7 @@ class CrossEntropyLoss(Module):
         bad = keep & ((t1 < 0) | (t1 >= n_classes))
         if bad.any():
             raise IndexError(f"target {t1[bad][0]} is out of range for {n_classes} classes")
-        logp = log_softmax(z2)
+        logp = _by_rows(log_softmax, z2)     # (an MLM head's logits are M x V: worth the threads)
         rows = np.flatnonzero(keep)
         per_element = -logp[rows, t1[rows]]
         self._count = len(rows) if self.reduction == "mean" else 1
@@ -94,10 +107,10 @@ class CrossEntropyLoss(Module):
 
     def backward(self, dloss: float = 1.0):
         logp, t1, rows, shape = self._cache
-        grad = np.exp(logp)
-        grad[rows, t1[rows]] -= 1.0
+        scale = dloss / max(self._count, 1)
+        grad = _by_rows(lambda r: np.exp(r) * scale, logp)     # softmax(z) / n
+        grad[rows, t1[rows]] -= scale                           # - onehot(t) / n
         grad[t1 == self.ignore_index] = 0.0
-        grad *= dloss / max(self._count, 1)
         return grad.reshape(shape)
 
 

@@ -19,6 +19,12 @@ patch vectors. What is new for text:
 * **only the masked places are scored**: with V = 4096 and 15% of the tokens masked, computing
   the (B*T, V) logits of every token would cost ~7x the head's useful work (BERT does the same).
 
+Threads: inside :func:`~minembed.kernels.threads.compute_threads` (``pretrain`` sets it),
+:meth:`TinyBERT.forward` cuts the batch into one shard of sentences per thread and runs the shards
+at once through replicas of the model that share its weights (:mod:`minembed.nn.parallel`);
+:meth:`TinyBERT.backward` adds the replicas' gradients into the model's. Same results, up to
+the order in which float32 sums are added.
+
 Sequences longer than ``max_len`` (the number of learned positions) raise ``ValueError``;
 :meth:`TinyBERT.embed` and :meth:`TinyBERT.token_vectors` truncate only when asked
 (``truncate=True``: the first ``max_len - 1`` tokens and ``[SEP]``).
@@ -30,10 +36,12 @@ import json
 import numpy as np
 
 from ..io import load_npz, save_npz
+from ..kernels.threads import get_compute_threads
 from ..nn.attention import TransformerBlock
 from ..nn.embedding import Embedding
 from ..nn.module import Module, Parameter
 from ..nn.norm import LayerNorm
+from ..nn.parallel import Replicas, run_shards, shard_bounds, shard_of_rows
 from ..rng import make_rng
 from .bpe import BPETokenizer
 
@@ -101,6 +109,8 @@ class TinyBERT(Module):
         self.tokenizer = tokenizer
         self.vocab_size, self.pad_id, self.max_len, self.dim = int(vocab_size), int(pad_id), int(max_len), int(dim)
         self._cache = None
+        self._replicas = Replicas(self)       # for batches split over threads (forward / backward)
+        self._shards = None                   # (replicas, bounds, masked rows of each shard) of the last forward
 
     @property
     def dtype(self):
@@ -129,6 +139,55 @@ class TinyBERT(Module):
         return h
 
     def forward(self, ids, masked=None, token_type_ids=None):
+        """(B, T) ids -> h (B, T, D), or with ``masked`` (M, 2) the MLM logits (M, V); the batch split
+        into shards over the threads when :func:`~minembed.kernels.threads.compute_threads` is set."""
+        threads = get_compute_threads()
+        if threads > 1 and np.shape(ids)[0] > 1:
+            return self._forward_shards(threads, ids, masked, token_type_ids)
+        self._shards = None
+        return self._forward_one(ids, masked, token_type_ids)
+
+    def backward(self, dy):
+        """Gradients of the last :meth:`forward`'s output into every parameter (returns None)."""
+        if self._shards is None:
+            return self._backward_one(dy)
+        replicas, bounds, rows_of = self._shards
+        run_shards(bounds, lambda k, lo, hi: replicas[k]._backward_one(
+            dy[lo:hi] if rows_of is None else dy[rows_of[k]]))
+        self._replicas.add_grads(replicas)
+        return None
+
+    def _forward_shards(self, threads, ids, masked, token_type_ids):
+        """:meth:`forward` with the sentences cut into shards, one per thread, each through a replica."""
+        ids = check_ids(ids, self.vocab_size, self.max_len)      # every check before any thread starts
+        b, t = ids.shape
+        types = None if token_type_ids is None else np.asarray(token_type_ids)
+        if types is not None and types.shape != ids.shape:
+            raise ValueError(f"token_type_ids has shape {types.shape}, expected {ids.shape}")
+        bounds = shard_bounds(b, threads)
+        replicas = self._replicas.get(len(bounds) - 1)
+
+        def shard_types(lo, hi):
+            return None if types is None else types[lo:hi]
+
+        if masked is None:
+            parts = run_shards(bounds, lambda k, lo, hi: replicas[k]._forward_one(
+                ids[lo:hi], None, shard_types(lo, hi)))
+            self._shards = (replicas, bounds, None)
+            return np.concatenate(parts)
+        m = np.asarray(masked)
+        _masked_rows(m, b, t)
+        shard = shard_of_rows(m[:, 0], bounds)
+        rows_of = [np.flatnonzero(shard == k) for k in range(len(bounds) - 1)]   # logits rows of shard k
+        parts = run_shards(bounds, lambda k, lo, hi: replicas[k]._forward_one(
+            ids[lo:hi], m[rows_of[k]] - np.array([lo, 0]), shard_types(lo, hi)))
+        logits = np.empty((len(m), self.vocab_size), dtype=parts[0].dtype)
+        for rows, part in zip(rows_of, parts, strict=True):
+            logits[rows] = part
+        self._shards = (replicas, bounds, rows_of)
+        return logits
+
+    def _forward_one(self, ids, masked=None, token_type_ids=None):
         h = self.encode_ids(ids, token_type_ids)
         if masked is None:
             return h
@@ -140,7 +199,7 @@ class TinyBERT(Module):
         self._cache = (b, t, rows, hm)
         return logits
 
-    def backward(self, dy):
+    def _backward_one(self, dy):
         b, t, rows, hm = self._cache
         d = self.dim
         if rows is not None:                                      # dy = dlogits (M, V)
@@ -194,7 +253,7 @@ class TinyBERT(Module):
         was = self.training
         self.eval()
         try:
-            return self.encode_ids(ids)
+            return self.forward(ids)
         finally:
             self.train(was)
 

@@ -12,9 +12,12 @@ own seeded generator) and then ``y[ids]`` for its targets (the labels made by th
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from ..kernels.blas import blas_threads as _blas_threads
+from ..kernels.threads import compute_threads
 from ..kernels.validate import check_positive_int
 from ..nn.losses import CrossEntropyLoss
 from ..nn.optim import Adam
@@ -157,13 +160,18 @@ def most_frequent_token(sequences, tokenizer) -> int:
 def pretrain(model, sequences, epochs: int = 1, batch_size: int = 64, lr: float = 1e-3, schedule: str = "cosine",
              warmup_steps: int | None = None, min_lr: float = 0.0, weight_decay: float = 0.0, prob: float = 0.15,
              eval_sequences=None, seed: int = 0, progress: bool = True, callbacks=(), history: History | None = None,
-             blas_threads: int | None = 1) -> History:
+             threads: int | None = None, blas_threads: int | None = 1) -> History:
     """Masked-LM training of ``model`` on (N, T) ``sequences`` with Adam, by :func:`minembed.nn.train.fit`.
 
     ``eval_sequences``: held-out sequences whose masked-token accuracy (fixed masking, seed 0) is
     recorded after each epoch as ``history["test_accuracy"]``. ``schedule="cosine"`` warms up over
-    ``warmup_steps`` (default 5% of the steps) then decays to ``min_lr``. ``blas_threads=1``: the
-    model's matrices are small (see :mod:`minembed.kernels.blas`).
+    ``warmup_steps`` (default 5% of the steps) then decays to ``min_lr``.
+
+    ``threads`` (default: every core, ``os.cpu_count()``): each batch is cut into that many shards of
+    sentences that go through the model at once (:meth:`TinyBERT.forward`, :mod:`minembed.nn.parallel`),
+    each thread's products on one BLAS thread. ``threads=1`` runs the batch whole, with NumPy's BLAS on
+    ``blas_threads`` (1: the model's matrices are too small for BLAS's own threads, see
+    :mod:`minembed.kernels.blas`).
     """
     tok = model._tok()
     sequences = np.asarray(sequences)
@@ -171,6 +179,7 @@ def pretrain(model, sequences, epochs: int = 1, batch_size: int = 64, lr: float 
         raise ValueError(f"sequences must be a non-empty (N, T) array, got shape {sequences.shape}")
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
+    threads = (os.cpu_count() or 1) if threads is None else check_positive_int(threads, "threads")
     check_ids(sequences, model.vocab_size, model.max_len)
     gen = make_rng(seed=seed)
     data = MLMData(sequences, tok, prob=prob, rng=gen)
@@ -183,7 +192,7 @@ def pretrain(model, sequences, epochs: int = 1, batch_size: int = 64, lr: float 
     if eval_sequences is not None:
         eval_sequences = check_ids(eval_sequences, model.vocab_size, model.max_len)
         evaluate = lambda: masked_accuracy(model, eval_sequences, tok)["accuracy"]  # noqa: E731
-    with _blas_threads(blas_threads):
+    with _blas_threads(blas_threads), compute_threads(threads):
         return train_loop(model, data, data.targets, loss_fn=CrossEntropyLoss(), optimizer=opt, schedule=sched,
                           epochs=epochs, batch_size=batch_size, rng=gen, evaluate=evaluate, history=history,
                           progress=progress, callbacks=callbacks, desc="MLM epoch")
