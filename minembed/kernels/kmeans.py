@@ -38,11 +38,10 @@ the caller's job (:mod:`minembed.space.cluster` refuses NaN and inf before anyth
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
 from .jit import jit, jit_enabled
+from .threads import split_rows
 from .validate import check_float_matrix
 
 # Rows per block: the block of X (B * D floats) and of inner products (B * k floats) stay near
@@ -122,21 +121,10 @@ def _trials_block(start, dots, xsq, csq, closest, pots, out):
 
 
 # ----------------------------------------------------------------------------------- drivers
-_POOL: ThreadPoolExecutor | None = None
-
-
 def _run_split(n: int, n_threads: int, work):
-    """Call ``work(lo, hi, t)`` on ``n_threads`` contiguous row ranges (thread 0 in this thread)."""
-    global _POOL
-    threads = max(1, min(n_threads, n // 1024 or 1))
-    bounds = np.linspace(0, n, threads + 1).astype(np.int64)
-    if threads == 1:
-        return [work(0, n, 0)]
-    if _POOL is None or _POOL._max_workers < threads - 1:
-        _POOL = ThreadPoolExecutor(threads - 1, thread_name_prefix="minembed-kmeans")
-    futures = [_POOL.submit(work, int(bounds[t]), int(bounds[t + 1]), t) for t in range(1, threads)]
-    first = work(int(bounds[0]), int(bounds[1]), 0)
-    return [first] + [f.result() for f in futures]
+    """Call ``work(lo, hi, t)`` on up to ``n_threads`` contiguous row ranges of at least 1,024 rows
+    (thread 0 in this thread, the others on the shared pool of :mod:`minembed.kernels.threads`)."""
+    return split_rows(n, work, threads=n_threads, min_rows=1024)
 
 
 def _check(x, centers, what, xsq):

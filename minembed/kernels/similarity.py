@@ -53,12 +53,12 @@ from __future__ import annotations
 
 import math
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from .blas import blas_threads
 from .jit import get_num_threads, jit, jit_enabled
+from .threads import pool as _pool
 from .validate import as_index_array
 
 METRICS = ("cosine", "dot", "euclidean")
@@ -275,16 +275,8 @@ def _select_rows_kernel(block, r0, r1, q0, col0, aux, mode, heap_s, heap_i, ex_p
 # at the end. Every core then does one thing at a time. On 2 cores, 1,000 queries against
 # 100,000 x 128 cost 0.62 CPU-s this way against 0.93-1.02 CPU-s with BLAS's pool and ours taking
 # turns (measured on a busy machine; the wall-clock figures are in benchmarks/bench_similarity.py).
-_POOL: ThreadPoolExecutor | None = None
 _MIN_PARALLEL = 1 << 16  # scores (queries x rows) below which one thread is faster
 _MIN_ROWS_PER_THREAD = 256  # database rows a thread's range needs before a block split pays
-
-
-def _pool(threads: int) -> ThreadPoolExecutor:
-    global _POOL
-    if _POOL is None or _POOL._max_workers < threads - 1:
-        _POOL = ThreadPoolExecutor(max(1, threads - 1), thread_name_prefix="minembed-topk")
-    return _POOL
 
 
 @jit(nogil=True, cache=True)
