@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..kernels.adam import adam_step
 from .module import Parameter, RowSparseGrad
 
 
@@ -141,17 +142,9 @@ class Adam(Optimizer):
             state["m"], state["v"], state["t"] = np.zeros_like(p.data), np.zeros_like(p.data), 0
         elif "t" not in state:  # earlier steps were row-sparse: continue from the most-updated row's count
             state["t"] = int(state["t_rows"].max())
-        if self.weight_decay:
-            g = g + self.weight_decay * p.data
         state["t"] += 1
-        t = state["t"]
-        m, v = state["m"], state["v"]
-        m *= b1
-        m += (1 - b1) * g
-        v *= b2
-        v += (1 - b2) * (g * g)
-        step_size = self.lr / (1 - b1**t)
-        p.data -= (step_size * m / (np.sqrt(v / (1 - b2**t)) + self.eps)).astype(p.data.dtype)
+        # the formula in the class docstring, in one pass (kernels.adam; its reference is that formula in NumPy)
+        adam_step(p.data, g, state["m"], state["v"], self.lr, b1, b2, self.eps, state["t"], self.weight_decay)
 
     def _update_rows(self, p, rows, g, state):
         b1, b2 = self.betas

@@ -178,23 +178,33 @@ class TinyBERT(Module):
         m = np.asarray(masked)
         _masked_rows(m, b, t)
         shard = shard_of_rows(m[:, 0], bounds)
-        rows_of = [np.flatnonzero(shard == k) for k in range(len(bounds) - 1)]   # logits rows of shard k
-        parts = run_shards(bounds, lambda k, lo, hi: replicas[k]._forward_one(
-            ids[lo:hi], m[rows_of[k]] - np.array([lo, 0]), shard_types(lo, hi)))
-        logits = np.empty((len(m), self.vocab_size), dtype=parts[0].dtype)
-        for rows, part in zip(rows_of, parts, strict=True):
-            logits[rows] = part
+        # Shard k's logits are the rows of its masked places. In sentence order (as mask_tokens makes them)
+        # those rows are one block, and each shard's head writes straight into it (a view, no copy).
+        in_order = bool(np.all(shard[:-1] <= shard[1:]))
+        cuts = np.searchsorted(shard, np.arange(len(bounds)))
+        rows_of = [slice(cuts[k], cuts[k + 1]) if in_order else np.flatnonzero(shard == k)
+                   for k in range(len(bounds) - 1)]
+        logits = np.empty((len(m), self.vocab_size), dtype=self.dtype)
+
+        def shard_forward(k, lo, hi):
+            part = replicas[k]._forward_one(ids[lo:hi], m[rows_of[k]] - np.array([lo, 0]), shard_types(lo, hi),
+                                            out=logits[rows_of[k]] if in_order else None)
+            if not in_order:
+                logits[rows_of[k]] = part                 # disjoint rows: the threads never write the same one
+
+        run_shards(bounds, shard_forward)
         self._shards = (replicas, bounds, rows_of)
         return logits
 
-    def _forward_one(self, ids, masked=None, token_type_ids=None):
+    def _forward_one(self, ids, masked=None, token_type_ids=None, out=None):
+        """:meth:`forward` of one batch in this thread; ``out``: where to write the logits (M, V), if given."""
         h = self.encode_ids(ids, token_type_ids)
         if masked is None:
             return h
         b, t = h.shape[:2]
         rows = _masked_rows(masked, b, t)
         hm = h.reshape(b * t, self.dim)[rows]                     # (M, D)
-        logits = hm @ self.tok_embed.weight.data.T                # (M, V): tied to the input table
+        logits = np.matmul(hm, self.tok_embed.weight.data.T, out=out)   # (M, V): tied to the input table
         logits += self.mlm_bias.data
         self._cache = (b, t, rows, hm)
         return logits
