@@ -9,7 +9,7 @@ rounding and an integer shift, the same loop runs 8 or 16 elements per instructi
 * ``e^r`` by its Taylor series to r^6 / 6!: the first term left out is below 0.347^7 / 7! = 1.2e-7 of
   the result, about one float32 rounding step (6e-8).
 * ``r = x - k ln 2`` loses the digits of ``x`` that ``k ln 2`` cancels, so ``ln 2`` is split Cody-Waite
-  style into a part with few significant bits (``k * LN2_HI`` is exact for |k| < 512) plus a small rest.
+  style into a part with few significant bits (``k * LN2_HI`` is exact for ``|k| < 512``) plus a small rest.
 * ``2^k`` is made, not computed: a float32 is ``2^(e - 127) * 1.m``, so the integer ``(k + 127) << 23`` read
   as a float32 is exactly ``2^k``. The loop writes those integers into a scratch array, and a second loop
   reads the same memory as float32 (``bits.view(np.float32)``) and multiplies.
