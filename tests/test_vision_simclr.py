@@ -89,6 +89,20 @@ def test_embed_is_the_backbone_embedding_and_classifier_is_a_copy():
     assert not np.array_equal(c.embed(x), m.embed(x))
 
 
+def test_probe_features_are_h_then_z_side_by_side():
+    m = small_model()
+    x, _ = planted_images(2)
+    f = m.probe_features(x, batch_size=3)
+    assert f.shape == (8, 8 + 6) and f.dtype == np.float32
+    np.testing.assert_allclose(f[:, :8], m.embed(x), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(f[:, 8:], m.project(x), rtol=1e-6, atol=1e-6)
+    assert m.probe_features(x[:0]).shape == (0, 14)
+
+
+def test_default_temperature_is_the_validated_one():
+    assert SimCLR(seed=0).temperature == 0.5
+
+
 def test_save_load_round_trip(tmp_path):
     m = small_model(seed=1)
     x, _ = planted_images(2)
