@@ -57,7 +57,7 @@ def maxpool2d_backward_reference(dy: np.ndarray, arg: np.ndarray, x_shape, kerne
     return dx
 
 
-@jit(nogil=True, cache=True, parallel=True)
+@jit(nogil=True, cache=True, parallel=True, error_model="numpy")
 def _maxpool_forward_kernel(x, out, arg, kh, kw, sh, sw, relu):
     n_img, c_in, oh, ow = out.shape
     for n in prange(n_img):
@@ -79,8 +79,9 @@ def _maxpool_forward_kernel(x, out, arg, kh, kw, sh, sw, relu):
                     arg[n, c, y, z] = best_t
 
 
-@jit(nogil=True, cache=True, parallel=True)
-def _maxpool_backward_kernel(dy, arg, dx, kw, sh, sw):
+@jit(nogil=True, cache=True, parallel=True, error_model="numpy")
+def _maxpool_backward_kernel(dy, arg, dx, tap_row, tap_col, sh, sw):
+    # tap_row[t], tap_col[t]: where tap t sits in its window (a table lookup, not a division per pixel)
     n_img, c_in, oh, ow = dy.shape
     for n in prange(n_img):  # sample n writes only dx[n]
         dx[n] = 0.0
@@ -89,7 +90,7 @@ def _maxpool_backward_kernel(dy, arg, dx, kw, sh, sw):
                 for z in range(ow):
                     t = arg[n, c, y, z]
                     if t >= 0:
-                        dx[n, c, y * sh + t // kw, z * sw + t % kw] += dy[n, c, y, z]
+                        dx[n, c, y * sh + tap_row[t], z * sw + tap_col[t]] += dy[n, c, y, z]
 
 
 def maxpool2d_forward(x: np.ndarray, kernel_size, stride=None, relu: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -128,5 +129,6 @@ def maxpool2d_backward(dy: np.ndarray, arg: np.ndarray, x_shape, kernel_size, st
     if not jit_enabled():
         return maxpool2d_backward_reference(dy, arg, x_shape, (kh, kw), (sh, sw))
     dx = np.empty(x_shape, dtype=dy.dtype)
-    _maxpool_backward_kernel(dy, arg, dx, kw, sh, sw)
+    taps = np.arange(kh * kw)
+    _maxpool_backward_kernel(dy, arg, dx, taps // kw, taps % kw, sh, sw)
     return dx
