@@ -165,6 +165,7 @@ class TinyBERT(Module):
         if types is not None and types.shape != ids.shape:
             raise ValueError(f"token_type_ids has shape {types.shape}, expected {ids.shape}")
         bounds = shard_bounds(b, threads)
+        self._shards = None                   # (a replica made now must not copy the last step's replicas)
         replicas = self._replicas.get(len(bounds) - 1)
 
         def shard_types(lo, hi):
