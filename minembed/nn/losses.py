@@ -80,17 +80,17 @@ class CrossEntropyLoss(Module):
         """(e, s, lse) of (N, C) scores: ``e = exp(z - max z)`` per row, ``s = sum e`` and
         ``lse = max z + log s = log sum exp z`` (N,)."""
         e = np.empty_like(z2)
-        total, lse = np.empty(len(z2), dtype=z2.dtype), np.empty(len(z2), dtype=z2.dtype)
+        sums, lse = np.empty(len(z2), dtype=z2.dtype), np.empty(len(z2), dtype=z2.dtype)
 
         def rows(lo, hi, _t):
             top = z2[lo:hi].max(axis=1, keepdims=True)
             block = np.subtract(z2[lo:hi], top, out=e[lo:hi])
             np.exp(block, out=block)
-            total[lo:hi] = block.sum(axis=1)
-            lse[lo:hi] = top[:, 0] + np.log(total[lo:hi])
+            sums[lo:hi] = block.sum(axis=1)
+            lse[lo:hi] = top[:, 0] + np.log(sums[lo:hi])
 
         split_rows(len(z2), rows, min_rows=64)
-        return e, total, lse
+        return e, sums, lse
 
     def forward(self, logits, targets) -> float:
         z = as_float_array(logits, "logits")
@@ -105,21 +105,21 @@ class CrossEntropyLoss(Module):
         bad = keep & ((t1 < 0) | (t1 >= n_classes))
         if bad.any():
             raise IndexError(f"target {t1[bad][0]} is out of range for {n_classes} classes")
-        e, total, lse = self._exp_shifted(z2)
+        e, sums, lse = self._exp_shifted(z2)
         rows = np.flatnonzero(keep)
         per_element = lse[rows] - z2[rows, t1[rows]]      # -log softmax(z)[t]
         self._count = len(rows) if self.reduction == "mean" else 1
-        self._cache = (e, total, t1, rows, z.shape)
+        self._cache = (e, sums, t1, rows, z.shape)
         if len(rows) == 0:
             return 0.0
         total = float(per_element.sum(dtype=np.float64))
         return total / self._count
 
     def backward(self, dloss: float = 1.0):
-        e, total, t1, rows, shape = self._cache
+        e, sums, t1, rows, shape = self._cache
         scale = dloss / max(self._count, 1)
         grad = np.empty_like(e)
-        per_row = (scale / total)[:, None].astype(e.dtype)
+        per_row = (scale / sums)[:, None].astype(e.dtype)
 
         def softmax_over_n(lo, hi, _t):                         # softmax(z) / n = e / s / n
             np.multiply(e[lo:hi], per_row[lo:hi], out=grad[lo:hi])

@@ -104,8 +104,7 @@ class SimCLR(Module):
 
     def project(self, images, batch_size: int = 1000) -> np.ndarray:
         """The projection head's outputs (N, proj_dim): the vectors the loss compared."""
-        h = self.embed(images, batch_size)
-        return self.projector.forward(h) if len(h) else np.zeros((0, self.config["proj_dim"]), np.float32)
+        return self._head(self.embed(images, batch_size))
 
     def probe_features(self, images, batch_size: int = 1000) -> np.ndarray:
         """``h`` and the head's ``z`` side by side: (N, embed_dim + proj_dim) float32, what the benchmark's
@@ -113,8 +112,11 @@ class SimCLR(Module):
         where the loss pulled the views of one digit together (100-label probes like it best); measured on a
         validation split, the pair beat both (see the class docstring)."""
         h = self.embed(images, batch_size)
-        z = self.projector.forward(h) if len(h) else np.zeros((0, self.config["proj_dim"]), np.float32)
-        return np.concatenate([h, z], axis=1)
+        return np.concatenate([h, self._head(h)], axis=1)
+
+    def _head(self, h: np.ndarray) -> np.ndarray:
+        """The projection head on embeddings h (N, embed_dim) -> z (N, proj_dim) float32 (N may be 0)."""
+        return self.projector.forward(h) if len(h) else np.zeros((0, self.config["proj_dim"]), np.float32)
 
     def classifier(self) -> TinyCNN:
         """A copy of the backbone with its classifier head, for fine-tuning with labels (``.fit(x, y)``)."""
